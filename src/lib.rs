@@ -1,0 +1,18 @@
+//! rekor-backfill: rebuilds the search index of a Rekor transparency log.
+//!
+//! The data flow reads from the module names: [`cli`] (what the user typed) →
+//! [`config`] (validated, resolved) → [`rekor`] (fetch entries) → [`entry`]
+//! (decode a stored body, compute its index keys, with [`pki`] for the key
+//! formats) → [`sink`] (Redis / MySQL writers) → [`checkpoint`] (contiguous
+//! watermark, persisted in the same backend). [`pipeline`] wires them together.
+
+pub mod checkpoint;
+pub mod cli;
+pub mod config;
+pub mod duration;
+pub mod entry;
+pub mod pipeline;
+pub mod pki;
+pub mod redact;
+pub mod rekor;
+pub mod sink;
