@@ -7,6 +7,8 @@
 //! Waiting is interruptible, so a shutdown never sits out a long backoff.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -101,7 +103,13 @@ pub struct RekorClient {
     headers: Vec<(String, Secret)>,
     retry: RetryPolicy,
     stop: Arc<AtomicBool>,
+    /// Cleared when the server rejects `POST /api/v1/log/entries/retrieve`;
+    /// from then on entries are fetched one `GET` at a time.
+    batch: AtomicBool,
 }
+
+/// Rekor's limit on queries in one `SearchLogQuery` (`maxSearchQueries`).
+pub const MAX_BATCH: usize = 10;
 
 impl RekorClient {
     /// `stop` is the run's shutdown flag: when set, retries end early.
@@ -120,11 +128,12 @@ impl RekorClient {
             headers: config.headers.clone(),
             retry: config.retry,
             stop,
+            batch: AtomicBool::new(true),
         }
     }
 
     pub fn log_info(&self) -> Result<LogInfo, FetchError> {
-        let bytes = self.get("/api/v1/log")?;
+        let bytes = self.send(&Request::get("/api/v1/log".to_string()))?;
         let info: LogInfoResponse = serde_json::from_slice(&bytes)
             .context("GET /api/v1/log: response is not a Rekor log info object")?;
         Ok(LogInfo {
@@ -135,60 +144,106 @@ impl RekorClient {
 
     /// The entry at a global log index (`GET /api/v1/log/entries?logIndex=N`).
     pub fn entry(&self, index: u64) -> Result<FetchedEntry, FetchError> {
-        let path = format!("/api/v1/log/entries?logIndex={index}");
-        let bytes = self.get(&path)?;
-        let map: BTreeMap<String, AnonEntry> = serde_json::from_slice(&bytes)
-            .with_context(|| format!("GET {path}: response is not a Rekor log entry"))?;
-        let mut entries = map.into_iter();
-        let (uuid, anon) = match (entries.next(), entries.next()) {
-            (Some(one), None) => one,
-            (None, _) => return Err(anyhow!("GET {path}: response holds no entry").into()),
-            (Some(_), Some(_)) => {
-                return Err(anyhow!("GET {path}: response holds more than one entry").into())
-            }
-        };
-        if let Some(returned) = anon.log_index {
-            if returned != index {
-                return Err(anyhow!(
-                    "GET {path}: server returned the entry at log index {returned} instead"
-                )
-                .into());
-            }
+        let request = Request::get(format!("/api/v1/log/entries?logIndex={index}"));
+        let bytes = self.send(&request)?;
+        let map: LogEntryMap = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{request}: response is not a Rekor log entry"))?;
+        let entry = single_entry(map).with_context(|| request.to_string())?;
+        if entry.log_index.is_some_and(|returned| returned != index) {
+            return Err(anyhow!(
+                "{request}: server returned the entry at log index {} instead",
+                entry.log_index.unwrap_or_default()
+            )
+            .into());
         }
-        Ok(FetchedEntry {
-            log_index: index,
-            uuid,
-            body: anon.body,
-            attestation: anon.attestation.and_then(|a| a.data),
-        })
+        Ok(entry.into_fetched(index))
     }
 
-    /// GET with retries; returns the body of a 2xx response.
-    fn get(&self, path_and_query: &str) -> Result<Vec<u8>, FetchError> {
-        let url = format!("{}{}", self.base, path_and_query);
+    /// The entries at consecutive indices, in order. Uses the batch endpoint
+    /// (`POST /api/v1/log/entries/retrieve`, at most [`MAX_BATCH`] indices)
+    /// while the server accepts it; a server that rejects it gets one `GET`
+    /// per index for the rest of the run. Every requested index must come
+    /// back: a missing one is an error, never "done".
+    pub fn entries(&self, indices: RangeInclusive<u64>) -> Result<Vec<FetchedEntry>, FetchError> {
+        let wanted: Vec<u64> = indices.collect();
+        if wanted.len() > 1 && self.batch.load(Ordering::Relaxed) {
+            match self.batch_entries(&wanted) {
+                Err(FetchError::Fatal(e)) if is_rejection(&e) => {
+                    if self.batch.swap(false, Ordering::Relaxed) {
+                        log::warn!(
+                            "Rekor rejected the batch endpoint ({e:#}); fetching one entry per request"
+                        );
+                    }
+                }
+                other => return other,
+            }
+        }
+        wanted.into_iter().map(|index| self.entry(index)).collect()
+    }
+
+    fn batch_entries(&self, wanted: &[u64]) -> Result<Vec<FetchedEntry>, FetchError> {
+        let mut found: Vec<Option<FetchedEntry>> = Vec::with_capacity(wanted.len());
+        for chunk in wanted.chunks(MAX_BATCH) {
+            let body = serde_json::json!({ "logIndexes": chunk }).to_string();
+            let request = Request::post("/api/v1/log/entries/retrieve".to_string(), body);
+            let bytes = self.send(&request)?;
+            let list: Vec<LogEntryMap> = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{request}: response is not a list of log entries"))?;
+            let mut slots: Vec<Option<FetchedEntry>> = vec![None; chunk.len()];
+            for map in list {
+                let entry = single_entry(map).with_context(|| request.to_string())?;
+                // Rekor answers in request order but omits indices it cannot
+                // find, so entries are matched by their logIndex.
+                let Some(returned) = entry.log_index else {
+                    return Err(anyhow!("{request}: an entry has no logIndex").into());
+                };
+                let Some(slot) = chunk.iter().position(|&i| i == returned) else {
+                    return Err(anyhow!(
+                        "{request}: server returned log index {returned}, which was not asked for"
+                    )
+                    .into());
+                };
+                if slots[slot].is_some() {
+                    return Err(anyhow!("{request}: log index {returned} returned twice").into());
+                }
+                slots[slot] = Some(entry.into_fetched(returned));
+            }
+            found.extend(slots);
+        }
+        wanted
+            .iter()
+            .zip(found)
+            .map(|(index, entry)| {
+                entry.ok_or_else(|| {
+                    FetchError::Fatal(anyhow!(
+                        "Rekor did not return log index {index} (POST /api/v1/log/entries/retrieve)"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Sends with retries; returns the body of a 2xx response.
+    fn send(&self, request: &Request) -> Result<Vec<u8>, FetchError> {
+        let url = format!("{}{}", self.base, request.path);
         let mut attempt: u32 = 0;
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return Err(FetchError::Cancelled);
             }
-            let outcome = self.get_once(&url);
-            let (retry_after, failure) = match outcome {
+            let (retry_after, failure) = match self.send_once(request, &url) {
                 Attempt::Done(bytes) => return Ok(bytes),
-                Attempt::Fatal(e) => {
-                    return Err(FetchError::Fatal(
-                        e.context(format!("GET {path_and_query}")),
-                    ))
-                }
+                Attempt::Fatal(e) => return Err(FetchError::Fatal(e.context(request.to_string()))),
                 Attempt::Retry { retry_after, why } => (retry_after, why),
             };
             if attempt >= self.retry.retries {
                 return Err(FetchError::Fatal(anyhow!(
-                    "GET {path_and_query}: giving up after {} attempt(s): {failure}",
+                    "{request}: giving up after {} attempt(s): {failure}",
                     attempt + 1
                 )));
             }
             let wait = retry_after.unwrap_or_else(|| backoff(&self.retry, attempt));
-            log::debug!("GET {path_and_query}: {failure}; retrying in {wait:?}");
+            log::debug!("{request}: {failure}; retrying in {wait:?}");
             if !self.sleep_unless_stopped(wait) {
                 return Err(FetchError::Cancelled);
             }
@@ -196,12 +251,15 @@ impl RekorClient {
         }
     }
 
-    fn get_once(&self, url: &str) -> Attempt {
-        let mut request = self.agent.get(url).header("Accept", "application/json");
-        for (name, value) in &self.headers {
-            request = request.header(name.as_str(), value.expose());
-        }
-        let mut response = match request.call() {
+    fn send_once(&self, request: &Request, url: &str) -> Attempt {
+        let result = match &request.body {
+            None => self.with_headers(self.agent.get(url)).call(),
+            Some(body) => self
+                .with_headers(self.agent.post(url))
+                .header("Content-Type", "application/json")
+                .send(body.as_bytes()),
+        };
+        let mut response = match result {
             Ok(response) => response,
             Err(e) => return classify_transport_error(e),
         };
@@ -227,8 +285,19 @@ impl RekorClient {
                 },
                 why: format!("HTTP {status}{}", snippet(body.ok().as_deref())),
             },
-            (_, body) => Attempt::Fatal(anyhow!("HTTP {status}{}", snippet(body.ok().as_deref()))),
+            (_, body) => Attempt::Fatal(anyhow::Error::new(HttpStatus {
+                status,
+                excerpt: snippet(body.ok().as_deref()),
+            })),
         }
+    }
+
+    fn with_headers<B>(&self, mut builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        builder = builder.header("Accept", "application/json");
+        for (name, value) in &self.headers {
+            builder = builder.header(name.as_str(), value.expose());
+        }
+        builder
     }
 
     /// Sleeps for `wait` in short steps; false when the run is stopping.
@@ -243,6 +312,89 @@ impl RekorClient {
                 return true;
             }
             std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+        }
+    }
+}
+
+/// One Rekor request, printable for error messages (no secrets in it).
+struct Request {
+    path: String,
+    body: Option<String>,
+}
+
+impl Request {
+    fn get(path: String) -> Request {
+        Request { path, body: None }
+    }
+
+    fn post(path: String, body: String) -> Request {
+        Request {
+            path,
+            body: Some(body),
+        }
+    }
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let method = if self.body.is_some() { "POST" } else { "GET" };
+        write!(f, "{method} {}", self.path)
+    }
+}
+
+/// A non-retryable HTTP status, kept as a type so callers can tell a
+/// rejected endpoint from other failures.
+#[derive(Debug)]
+struct HttpStatus {
+    status: u16,
+    excerpt: String,
+}
+
+impl fmt::Display for HttpStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}{}", self.status, self.excerpt)
+    }
+}
+
+impl std::error::Error for HttpStatus {}
+
+/// A server without the batch endpoint (or one that refuses its body).
+fn is_rejection(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<HttpStatus>()
+        .is_some_and(|s| matches!(s.status, 400 | 404 | 405 | 415 | 422 | 501))
+}
+
+type LogEntryMap = BTreeMap<String, AnonEntry>;
+
+/// A response object must hold exactly one `uuid → entry` pair.
+fn single_entry(map: LogEntryMap) -> anyhow::Result<UuidEntry> {
+    let mut entries = map.into_iter();
+    match (entries.next(), entries.next()) {
+        (Some((uuid, anon)), None) => Ok(UuidEntry {
+            uuid,
+            log_index: anon.log_index,
+            body: anon.body,
+            attestation: anon.attestation.and_then(|a| a.data),
+        }),
+        (None, _) => Err(anyhow!("response holds an empty log entry")),
+        (Some(_), Some(_)) => Err(anyhow!("a log entry object holds more than one entry")),
+    }
+}
+
+struct UuidEntry {
+    uuid: String,
+    log_index: Option<u64>,
+    body: serde_json::Value,
+    attestation: Option<String>,
+}
+
+impl UuidEntry {
+    fn into_fetched(self, log_index: u64) -> FetchedEntry {
+        FetchedEntry {
+            log_index,
+            uuid: self.uuid,
+            body: self.body,
+            attestation: self.attestation,
         }
     }
 }
@@ -343,6 +495,187 @@ mod tests {
             inactive_tree_sizes: vec![5, 7],
         };
         assert_eq!(info.total_size(), 22);
+    }
+
+    /// A one-thread HTTP/1.1 server answering each request with `answer`.
+    fn serve<F>(answer: F) -> (String, Arc<std::sync::Mutex<Vec<String>>>)
+    where
+        F: Fn(&str, &str) -> (u16, String) + Send + 'static,
+    {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut head = String::new();
+                reader.read_line(&mut head).unwrap();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let request = format!("{} {}", head.trim(), String::from_utf8_lossy(&body));
+                log.lock().unwrap().push(request.clone());
+                let (status, text) = answer(&request, &String::from_utf8_lossy(&body));
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+                stream.write_all(response.as_bytes()).unwrap();
+            }
+        });
+        (address, seen)
+    }
+
+    fn client(address: &str, retries: u32) -> RekorClient {
+        let config = RekorConfig {
+            address: address.to_string(),
+            headers: vec![("X-Token".to_string(), Secret::new("s3cret"))],
+            retry: RetryPolicy {
+                retries,
+                wait_min: Duration::from_millis(1),
+                wait_max: Duration::from_millis(5),
+            },
+            keepalive: true,
+        };
+        RekorClient::new(&config, Arc::new(AtomicBool::new(false)))
+    }
+
+    fn entry_json(index: u64) -> String {
+        format!(r#"{{"uuid{index}":{{"body":"e30=","logIndex":{index}}}}}"#)
+    }
+
+    #[test]
+    fn retries_5xx_then_succeeds() {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let (address, seen) = serve(move |_, _| {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                (503, "busy".to_string())
+            } else {
+                (200, entry_json(4))
+            }
+        });
+        let entry = client(&address, 3).entry(4).unwrap();
+        assert_eq!(entry.uuid, "uuid4");
+        assert_eq!(entry.body, serde_json::json!("e30="));
+        assert_eq!(seen.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn gives_up_after_the_retries() {
+        let (address, seen) = serve(|_, _| (500, "boom".to_string()));
+        let err = match client(&address, 2).entry(1) {
+            Err(FetchError::Fatal(e)) => format!("{e:#}"),
+            other => panic!("expected a fatal error, got {other:?}"),
+        };
+        assert!(err.contains("giving up after 3 attempt(s)"), "{err}");
+        assert!(err.contains("HTTP 500: boom"), "{err}");
+        assert!(!err.contains("s3cret"));
+        assert_eq!(seen.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn not_found_is_fatal_without_retry() {
+        let (address, seen) = serve(|_, _| (404, r#"{"code":404}"#.to_string()));
+        assert!(matches!(
+            client(&address, 3).entry(9),
+            Err(FetchError::Fatal(_))
+        ));
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn wrong_index_in_response_is_fatal() {
+        let (address, _) = serve(|_, _| (200, entry_json(5)));
+        match client(&address, 0).entry(6) {
+            Err(FetchError::Fatal(e)) => assert!(format!("{e:#}").contains("log index 5 instead")),
+            other => panic!("expected a fatal error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn batch_matches_entries_by_log_index() {
+        let (address, seen) = serve(|request, body| {
+            assert!(request.starts_with("POST /api/v1/log/entries/retrieve"));
+            let asked: serde_json::Value = serde_json::from_str(body).unwrap();
+            let mut list: Vec<String> = asked["logIndexes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| entry_json(i.as_u64().unwrap()))
+                .collect();
+            list.reverse();
+            (200, format!("[{}]", list.join(",")))
+        });
+        let got = client(&address, 0).entries(3..=7).unwrap();
+        let indices: Vec<u64> = got.iter().map(|e| e.log_index).collect();
+        assert_eq!(indices, [3, 4, 5, 6, 7]);
+        assert_eq!(got[0].uuid, "uuid3");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn batch_missing_index_is_an_error() {
+        let (address, _) = serve(|_, _| (200, format!("[{}]", entry_json(3))));
+        match client(&address, 0).entries(3..=4) {
+            Err(FetchError::Fatal(e)) => {
+                assert!(format!("{e:#}").contains("did not return log index 4"))
+            }
+            other => panic!("expected a fatal error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejected_batch_falls_back_to_get() {
+        let (address, seen) = serve(|request, _| {
+            if request.starts_with("POST") {
+                (405, String::new())
+            } else {
+                let index: u64 = request
+                    .split("logIndex=")
+                    .nth(1)
+                    .and_then(|r| r.split(' ').next())
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                (200, entry_json(index))
+            }
+        });
+        let c = client(&address, 0);
+        assert_eq!(c.entries(0..=1).unwrap().len(), 2);
+        assert_eq!(c.entries(2..=3).unwrap()[1].log_index, 3);
+        let seen = seen.lock().unwrap();
+        // One rejected POST, then GETs only.
+        assert_eq!(seen.iter().filter(|r| r.starts_with("POST")).count(), 1);
+        assert_eq!(seen.iter().filter(|r| r.starts_with("GET")).count(), 4);
+    }
+
+    #[test]
+    fn stop_flag_cancels_retries() {
+        let (address, _) = serve(|_, _| (503, String::new()));
+        let mut c = client(&address, 100);
+        c.retry.wait_min = Duration::from_secs(60);
+        c.retry.wait_max = Duration::from_secs(60);
+        let stop = Arc::clone(&c.stop);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            stop.store(true, Ordering::SeqCst);
+        });
+        let started = Instant::now();
+        assert!(matches!(c.entry(0), Err(FetchError::Cancelled)));
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub fn process_chunk(
 ) -> Result<Completion, ChunkError> {
     let mut indexed = Vec::with_capacity(indices.clone().count());
     let mut failures = Vec::new();
-    for index in indices.clone() {
-        let fetched = client.entry(index).map_err(ChunkError::Fetch)?;
+    for fetched in client.entries(indices.clone()).map_err(ChunkError::Fetch)? {
+        let index = fetched.log_index;
         match entry_keys(&fetched) {
             Ok(keys) => indexed.push(IndexedEntry {
                 uuid: fetched.uuid,
