@@ -4,6 +4,30 @@
 
 use crate::checkpoint::CheckpointStore;
 
+mod dsn;
+mod lowercase;
+mod mysql;
+mod redis;
+
+pub use self::dsn::{MysqlAddress, MysqlDsn, MysqlTls};
+pub use self::lowercase::go_to_lower;
+pub use self::mysql::MysqlBackend;
+pub use self::redis::RedisBackend;
+
+/// Installs `ring` as the process-wide rustls crypto provider.
+///
+/// The mysql and redis crates enable different rustls providers (aws-lc-rs
+/// and ring); with both compiled in, rustls refuses to pick one and panics at
+/// the first TLS handshake. Idempotent; the backends call it before they
+/// connect, and `main` may call it early.
+pub fn init_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider was installed first, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// The keys of one log entry, ready to be written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexedEntry {
