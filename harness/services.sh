@@ -87,15 +87,16 @@ start_redis() {
     local port=${REDIS_PORT:-$(redis_port)}
     echo "$port" >"$dir/redis.port"
     rm -f "$dir/redis.pid"
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-        --requirepass "$REDIS_PASSWORD" --daemonize yes --pidfile "$dir/redis.pid" \
-        --dir "$dir/redis" --logfile "$dir/redis.log" ||
-        die "redis: redis-server failed to start; see $dir/redis.log"
-    local waited=0
+    nohup redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --requirepass "$REDIS_PASSWORD" --daemonize no --pidfile "$dir/redis.pid" \
+        --dir "$dir/redis" --logfile "$dir/redis.log" </dev/null >>"$dir/redis.log" 2>&1 &
+    local launcher=$! waited=0
     until redis_ready; do
-        if ((waited >= START_TIMEOUT * 10)); then
-            tail -n 20 "$dir/redis.log" >&2 || true
-            die "redis: not ready on port $port after ${START_TIMEOUT}s (port in use?)"
+        if ! kill -0 "$launcher" 2>/dev/null || ((waited >= START_TIMEOUT * 10)); then
+            tail -n 5 "$dir/redis.log" >&2 || true
+            kill -TERM "$launcher" 2>/dev/null || true
+            rm -f "$dir/redis.port"
+            die "redis: not ready on port $port (see $dir/redis.log; port in use?)"
         fi
         sleep 0.1
         waited=$((waited + 1))
@@ -143,19 +144,23 @@ start_mysql() {
     local launcher=$! waited=0
     until mysql_ready; do
         if ! kill -0 "$launcher" 2>/dev/null || ((waited >= START_TIMEOUT * 10)); then
-            tail -n 20 "$dir/mariadb.log" >&2 || true
+            tail -n 5 "$dir/mariadb.log" >&2 || true
             kill -TERM "$launcher" 2>/dev/null || true
+            rm -f "$dir/mysql.port"
             die "mysql: not ready on port $port (see $dir/mariadb.log; port in use?)"
         fi
         sleep 0.1
         waited=$((waited + 1))
     done
     # Anonymous users shadow 'test'@'%' for connections from localhost.
+    # The grant on test_* lets tests create throw-away databases (e.g. to
+    # prove a read-only run creates no table).
     mysql_root -e "
         DROP USER IF EXISTS ''@'localhost'; DROP USER IF EXISTS ''@'$(uname -n)';
         CREATE DATABASE IF NOT EXISTS $MYSQL_DATABASE;
         CREATE USER IF NOT EXISTS '$MYSQL_USER'@'%' IDENTIFIED BY '$MYSQL_PASSWORD';
-        GRANT ALL ON $MYSQL_DATABASE.* TO '$MYSQL_USER'@'%'; FLUSH PRIVILEGES;" ||
+        GRANT ALL ON $MYSQL_DATABASE.* TO '$MYSQL_USER'@'%';
+        GRANT ALL ON \`${MYSQL_DATABASE}\\_%\`.* TO '$MYSQL_USER'@'%'; FLUSH PRIVILEGES;" ||
         die "mysql: creating user and database failed"
     mysql_client -h127.0.0.1 -P"$port" -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" \
         -e 'SELECT 1' >/dev/null ||
@@ -212,7 +217,7 @@ start-mysql) start_mysql ;;
 stop-mysql) stop_mysql ;;
 restart-mysql) stop_mysql && start_mysql ;;
 *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

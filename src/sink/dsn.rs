@@ -76,7 +76,7 @@ impl MysqlDsn {
     /// A human description without secrets, e.g. `mysql test@127.0.0.1:13306/test`.
     pub fn describe(&self) -> String {
         let address = match &self.address {
-            MysqlAddress::Tcp { host, port } => format!("{}:{port}", bracket_ipv6(host)),
+            MysqlAddress::Tcp { host, port } => super::host_port(host, *port),
             MysqlAddress::Unix(path) => format!("unix({})", path.display()),
         };
         let user = if self.user.is_empty() {
@@ -443,14 +443,6 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
         .then(|| &text[prefix.len()..])
-}
-
-fn bracket_ipv6(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
 }
 
 #[cfg(test)]

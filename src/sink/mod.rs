@@ -14,6 +14,29 @@ pub use self::lowercase::go_to_lower;
 pub use self::mysql::MysqlBackend;
 pub use self::redis::RedisBackend;
 
+/// Why a batch could not be written; both backends retry a batch once on a
+/// new connection when the old one broke, but not when connecting failed.
+enum WriteError<E> {
+    /// No connection could be opened; retrying at once would not help.
+    Connect(anyhow::Error),
+    /// The backend refused or failed a command.
+    Backend(E),
+}
+
+/// `host:port`, with an IPv6 host in brackets.
+fn host_port(host: &str, port: u16) -> String {
+    format!("{}:{port}", bracket_ipv6(host))
+}
+
+/// An IPv6 address in brackets, any other host as it is.
+fn bracket_ipv6(host: &str) -> std::borrow::Cow<'_, str> {
+    if host.contains(':') {
+        format!("[{host}]").into()
+    } else {
+        host.into()
+    }
+}
+
 /// Installs `ring` as the process-wide rustls crypto provider.
 ///
 /// The mysql and redis crates enable different rustls providers (aws-lc-rs

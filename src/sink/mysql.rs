@@ -18,7 +18,10 @@ use anyhow::{anyhow, bail, Context};
 use mysql::prelude::Queryable;
 use mysql::{Conn, DriverError, Opts, OptsBuilder, SslOpts, Value};
 
-use super::{init_tls, Backend, IndexedEntry, MysqlAddress, MysqlDsn, MysqlTls, Sink, SinkError};
+use super::{
+    bracket_ipv6, init_tls, Backend, IndexedEntry, MysqlAddress, MysqlDsn, MysqlTls, Sink,
+    SinkError, WriteError,
+};
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
 
 const CREATE_ENTRY_INDEX: &str = "CREATE TABLE IF NOT EXISTS EntryIndex (
@@ -73,14 +76,9 @@ impl MysqlBackend {
             .write_timeout(dsn.write_timeout)
             .init(vec!["SET time_zone = '+00:00'"]);
         builder = match &dsn.address {
-            MysqlAddress::Tcp { host, port } => {
-                let host = if host.contains(':') {
-                    format!("[{host}]")
-                } else {
-                    host.clone()
-                };
-                builder.ip_or_hostname(Some(host)).tcp_port(*port)
-            }
+            MysqlAddress::Tcp { host, port } => builder
+                .ip_or_hostname(Some(bracket_ipv6(host)))
+                .tcp_port(*port),
             MysqlAddress::Unix(path) => builder.socket(Some(path.to_string_lossy())),
         };
         if tls {
@@ -110,7 +108,39 @@ impl MysqlBackend {
                 other => other,
             },
         };
-        result.map_err(|e| anyhow!("{}: connect failed: {e}", self.describe()))
+        result.map_err(|e| anyhow!("{}: connect failed: {}", self.describe(), self.explain(&e)))
+    }
+
+    /// The error without the crate's `DriverError { … }` wrapping, and with
+    /// a read timeout spelled out (the OS says only "Resource temporarily
+    /// unavailable").
+    fn explain(&self, e: &mysql::Error) -> String {
+        use std::error::Error as _;
+        let io = match e {
+            mysql::Error::IoError(io) => Some(io),
+            mysql::Error::CodecError(codec) => codec.source().and_then(|s| s.downcast_ref()),
+            _ => None,
+        };
+        match (io, self.dsn.read_timeout) {
+            (Some(io), Some(timeout))
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                format!(
+                    "no answer within {} ({io})",
+                    humantime::format_duration(timeout)
+                )
+            }
+            (Some(io), _) => io.to_string(),
+            _ => match e {
+                mysql::Error::MySqlError(e) => e.to_string(),
+                mysql::Error::DriverError(e) => e.to_string(),
+                mysql::Error::TlsError(e) => format!("TLS: {e}"),
+                e => e.to_string(),
+            },
+        }
     }
 }
 
@@ -121,8 +151,13 @@ impl Backend for MysqlBackend {
 
     fn connect_sink(&self) -> anyhow::Result<Box<dyn Sink>> {
         let mut conn = self.connect()?;
-        conn.query_drop(CREATE_ENTRY_INDEX)
-            .map_err(|e| anyhow!("{}: creating table EntryIndex failed: {e}", self.describe()))?;
+        conn.query_drop(CREATE_ENTRY_INDEX).map_err(|e| {
+            anyhow!(
+                "{}: creating table EntryIndex failed: {}",
+                self.describe(),
+                self.explain(&e)
+            )
+        })?;
         Ok(Box::new(MysqlSink {
             backend: self.clone(),
             conn: Some(conn),
@@ -157,26 +192,27 @@ struct MysqlSink {
     conn: Option<Conn>,
 }
 
-/// Why a batch could not be written.
-enum WriteError {
-    /// No connection could be opened; retrying at once would not help.
-    Connect(anyhow::Error),
-    Statement(mysql::Error),
-}
+/// Server errors that end the connection: shutdown in progress
+/// (ER_SERVER_SHUTDOWN) and MariaDB's ER_CONNECTION_KILLED.
+const CONNECTION_ENDING_CODES: [u16; 2] = [1053, 1927];
 
 /// Errors after which the connection cannot be used any more.
 fn is_connection_error(e: &mysql::Error) -> bool {
-    matches!(
-        e,
-        mysql::Error::IoError(_)
-            | mysql::Error::CodecError(_)
-            | mysql::Error::TlsError(_)
-            | mysql::Error::DriverError(DriverError::ConnectTimeout | DriverError::PacketOutOfSync)
-    )
+    match e {
+        mysql::Error::IoError(_) | mysql::Error::CodecError(_) | mysql::Error::TlsError(_) => true,
+        mysql::Error::DriverError(e) => {
+            matches!(
+                e,
+                DriverError::ConnectTimeout | DriverError::PacketOutOfSync
+            )
+        }
+        mysql::Error::MySqlError(e) => CONNECTION_ENDING_CODES.contains(&e.code),
+        _ => false,
+    }
 }
 
 impl MysqlSink {
-    fn write_once(&mut self, statements: &[Statement]) -> Result<(), WriteError> {
+    fn write_once(&mut self, statements: &[Statement]) -> Result<(), WriteError<mysql::Error>> {
         let conn = match self.conn.as_mut() {
             Some(conn) => conn,
             None => self
@@ -188,7 +224,7 @@ impl MysqlSink {
                 if is_connection_error(&e) {
                     self.conn = None;
                 }
-                return Err(WriteError::Statement(e));
+                return Err(WriteError::Backend(e));
             }
             if conn.warnings() > 0 {
                 log::debug!(
@@ -222,23 +258,30 @@ impl Sink for MysqlSink {
                 );
             }
         }
-        let context = self.backend.describe();
+        let backend = self.backend.clone();
+        let context = backend.describe();
         let rows: usize = statements.iter().map(|s| s.rows).sum();
-        let fail = |e: WriteError| {
+        let fail = |e: WriteError<mysql::Error>| {
             SinkError(match e {
                 WriteError::Connect(e) => e.context("reconnecting after a lost connection"),
-                WriteError::Statement(e) => anyhow!(
-                    "{context}: INSERT IGNORE of {rows} keys of {} entries failed: {e}",
-                    entries.len()
+                WriteError::Backend(e) => anyhow!(
+                    "{context}: INSERT IGNORE of {rows} keys of {} entries failed: {}",
+                    entries.len(),
+                    backend.explain(&e)
                 ),
             })
         };
         match self.write_once(&statements) {
             Ok(()) => Ok(()),
             // INSERT IGNORE is idempotent: after a lost connection, redo
-            // the whole batch once on a new one.
-            Err(WriteError::Statement(e)) if self.conn.is_none() => {
-                log::warn!("{context}: connection lost ({e}); reconnecting and retrying the batch");
+            // the whole batch once on a new one. Unlike Redis, a restarted
+            // server is fine: committed rows survive a restart (InnoDB with
+            // its default durability settings).
+            Err(WriteError::Backend(e)) if self.conn.is_none() => {
+                log::warn!(
+                    "{context}: connection lost ({}); reconnecting and retrying the batch",
+                    backend.explain(&e)
+                );
                 self.write_once(&statements).map_err(fail)
             }
             Err(e) => Err(fail(e)),
@@ -317,7 +360,7 @@ impl CheckpointStore for MysqlCheckpointStore {
             Err(mysql::Error::MySqlError(e)) if self.read_only && e.code == ER_NO_SUCH_TABLE => {
                 return Ok(None)
             }
-            Err(e) => return Err(anyhow!("{}: {e}", context())),
+            Err(e) => return Err(anyhow!("{}: {}", context(), self.backend.explain(&e))),
         };
         let Some((first, last, updated)) = row else {
             return Ok(None);
@@ -365,7 +408,7 @@ impl CheckpointStore for MysqlCheckpointStore {
                  ON DUPLICATE KEY UPDATE FirstIndex = ?, LastCompletedIndex = ?, LastUpdated = FROM_UNIXTIME(?)",
                 (name.as_str(), first, last, updated, first, last, updated),
             )
-            .map_err(|e| anyhow!("{}: {e}", context()))
+            .map_err(|e| anyhow!("{}: {}", context(), self.backend.explain(&e)))
     }
 
     fn delete(&mut self, name: &CheckpointName) -> anyhow::Result<()> {

@@ -13,13 +13,13 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use redis::{
     Client, Connection, ConnectionAddr, ConnectionInfo, ConnectionLike, IntoConnectionInfo,
     RedisConnectionInfo,
 };
 
-use super::{go_to_lower, init_tls, Backend, IndexedEntry, Sink, SinkError};
+use super::{go_to_lower, host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
 use crate::redact::Secret;
 
@@ -46,11 +46,7 @@ pub struct RedisBackend {
 
 impl RedisBackend {
     fn address(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        host_port(&self.host, self.port)
     }
 
     /// The prefix of every error message: where, without secrets.
@@ -69,7 +65,9 @@ impl RedisBackend {
         } else {
             ConnectionAddr::Tcp(self.host.clone(), self.port)
         };
-        let mut redis = RedisConnectionInfo::default();
+        // Without CLIENT SETINFO the handshake is at most one reply (AUTH),
+        // so a silent server fails after one CONNECT_TIMEOUT, not three.
+        let mut redis = RedisConnectionInfo::default().set_skip_set_lib_name();
         if let Some(password) = self.password.as_ref().filter(|p| !p.is_empty()) {
             redis = redis.set_password(password.expose());
         }
@@ -86,11 +84,34 @@ impl RedisBackend {
         let client = Client::open(info).with_context(|| self.context())?;
         let connection = client
             .get_connection_with_timeout(CONNECT_TIMEOUT)
-            .map_err(|e| anyhow!("{}: connect failed: {e}{}", self.context(), self.tls_hint()))?;
-        connection
-            .set_read_timeout(Some(IO_TIMEOUT))
-            .and_then(|()| connection.set_write_timeout(Some(IO_TIMEOUT)))
-            .with_context(|| format!("{}: setting timeouts", self.context()))?;
+            .map_err(|e| {
+                anyhow!(
+                    "{}: connect failed: {}{}",
+                    self.context(),
+                    explain(&e, CONNECT_TIMEOUT),
+                    self.tls_hint()
+                )
+            })?;
+        // A PING under the connect timeout proves the server answers, also
+        // when there was no AUTH to wait for.
+        let mut connection = connection;
+        let timeouts = |connection: &Connection, timeout| {
+            connection
+                .set_read_timeout(Some(timeout))
+                .and_then(|()| connection.set_write_timeout(Some(timeout)))
+                .with_context(|| format!("{}: setting timeouts", self.context()))
+        };
+        timeouts(&connection, CONNECT_TIMEOUT)?;
+        redis::cmd("PING")
+            .query::<()>(&mut connection)
+            .map_err(|e| {
+                anyhow!(
+                    "{}: connect failed: PING: {}",
+                    self.context(),
+                    explain(&e, CONNECT_TIMEOUT)
+                )
+            })?;
+        timeouts(&connection, IO_TIMEOUT)?;
         Ok(connection)
     }
 
@@ -116,10 +137,12 @@ impl Backend for RedisBackend {
     }
 
     fn connect_sink(&self) -> anyhow::Result<Box<dyn Sink>> {
-        let connection = self.connect()?;
+        let mut connection = self.connect()?;
+        let run_id = run_id(&mut connection);
         Ok(Box::new(RedisSink {
             backend: self.clone(),
             connection: Some(connection),
+            run_id,
         }))
     }
 
@@ -137,36 +160,57 @@ impl Backend for RedisBackend {
 }
 
 /// One worker's connection. After a connection-level failure the
-/// connection is dropped and the next write opens a new one.
+/// connection is dropped and a new one is opened, but only to the same
+/// server process.
 struct RedisSink {
     backend: RedisBackend,
     connection: Option<Connection>,
-}
-
-/// Why a batch could not be written.
-enum WriteError {
-    /// No connection could be opened; retrying at once would not help.
-    Connect(anyhow::Error),
-    Command(redis::RedisError),
+    /// The server process the sink first connected to (`INFO server`).
+    /// A restarted server may have lost acknowledged writes (no or lazy
+    /// persistence), and a run that carried on would then checkpoint past
+    /// them; so a sink never continues on a different process.
+    run_id: Option<String>,
 }
 
 impl RedisSink {
-    fn write_once(&mut self, pipelines: &[redis::Pipeline]) -> Result<(), WriteError> {
-        let connection = match self.connection.as_mut() {
+    fn write_once(
+        &mut self,
+        pipelines: &[redis::Pipeline],
+    ) -> Result<(), WriteError<redis::RedisError>> {
+        let connection = match self.connection.take() {
             Some(connection) => connection,
-            None => self
-                .connection
-                .insert(self.backend.connect().map_err(WriteError::Connect)?),
+            None => self.reconnect().map_err(WriteError::Connect)?,
         };
+        let connection = self.connection.insert(connection);
         for pipeline in pipelines {
             if let Err(e) = pipeline.query::<()>(connection) {
                 if e.is_unrecoverable_error() || !connection.is_open() {
                     self.connection = None;
                 }
-                return Err(WriteError::Command(e));
+                return Err(WriteError::Backend(e));
             }
         }
         Ok(())
+    }
+
+    /// A new connection to the same server process.
+    fn reconnect(&self) -> anyhow::Result<Connection> {
+        let mut connection = self.backend.connect()?;
+        let now = run_id(&mut connection);
+        match (&self.run_id, &now) {
+            (Some(before), Some(now)) if before == now => Ok(connection),
+            (Some(_), Some(_)) => bail!(
+                "{}: the server restarted during the run (its run_id changed); index writes \
+                 acknowledged before the restart may be lost, so the run must not continue \
+                 on this connection — rerun to resume from the last checkpoint",
+                self.backend.context()
+            ),
+            _ => bail!(
+                "{}: cannot tell whether the server restarted (no run_id in INFO server); \
+                 not reconnecting",
+                self.backend.context()
+            ),
+        }
     }
 }
 
@@ -178,22 +222,25 @@ impl Sink for RedisSink {
         }
         let context = self.backend.context();
         let keys: usize = entries.iter().map(|e| e.keys.len()).sum();
-        let fail = |e: WriteError| {
+        let fail = |e: WriteError<redis::RedisError>| {
             SinkError(match e {
                 WriteError::Connect(e) => e.context("reconnecting after a lost connection"),
-                WriteError::Command(e) => anyhow!(
-                    "{context}: writing {keys} keys of {} entries (LREM+LPUSH) failed: {e}",
-                    entries.len()
+                WriteError::Backend(e) => anyhow!(
+                    "{context}: writing {keys} keys of {} entries (LREM+LPUSH) failed: {}",
+                    entries.len(),
+                    explain(&e, IO_TIMEOUT)
                 ),
             })
         };
         match self.write_once(&pipelines) {
             Ok(()) => Ok(()),
-            // The connection broke (server restart, idle timeout at a
-            // proxy): the writes are idempotent, so reconnect and redo the
-            // whole batch once.
-            Err(WriteError::Command(e))
-                if e.is_connection_dropped() || self.connection.is_none() =>
+            // The connection broke (idle timeout at a proxy, network blip):
+            // the writes are idempotent, so redo the whole batch once on a
+            // new connection to the same server. Not after a timeout: the
+            // server is alive but stuck, and waiting again would double the
+            // delay before the error.
+            Err(WriteError::Backend(e))
+                if (e.is_connection_dropped() || self.connection.is_none()) && !e.is_timeout() =>
             {
                 log::warn!("{context}: connection lost ({e}); reconnecting and retrying the batch");
                 self.connection = None;
@@ -201,6 +248,24 @@ impl Sink for RedisSink {
             }
             Err(e) => Err(fail(e)),
         }
+    }
+}
+
+/// The server process's `run_id`, which changes on every restart.
+fn run_id(connection: &mut Connection) -> Option<String> {
+    let info: String = redis::cmd("INFO").arg("server").query(connection).ok()?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("run_id:"))
+        .map(|id| id.trim().to_string())
+}
+
+/// The error text, with a read timeout spelled out (the OS says only
+/// "Resource temporarily unavailable").
+fn explain(e: &redis::RedisError, timeout: Duration) -> String {
+    if e.is_timeout() {
+        format!("no answer within {}s ({e})", timeout.as_secs())
+    } else {
+        e.to_string()
     }
 }
 
