@@ -16,6 +16,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::duration::parse_go_duration;
 use crate::redact::Secret;
 
 /// Connect timeout when the DSN sets none, so a dead server fails the run
@@ -356,60 +357,6 @@ fn apply_params(dsn: &mut MysqlDsn, params: &str, echo: &Echo) -> Result<(), Str
     Ok(())
 }
 
-/// Go's `time.ParseDuration` for the DSN timeouts (`5s`, `1m30s`, `500ms`),
-/// without negative values.
-// TODO(lead): replace with `crate::duration::parse_go_duration` once
-// src/duration.rs is merged; this local copy exists only because that module
-// was still a stub on this branch. Same signature on purpose.
-fn parse_go_duration(text: &str) -> Result<Duration, String> {
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut rest = text.strip_prefix('+').unwrap_or(text);
-    if rest.is_empty() || rest.starts_with('-') {
-        return Err("expected a positive Go duration such as 5s, 500ms or 1m30s".to_string());
-    }
-    let mut nanos: u128 = 0;
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let unit_end = rest[number_end..]
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .map_or(rest.len(), |i| number_end + i);
-        let (number, unit) = (&rest[..number_end], &rest[number_end..unit_end]);
-        let unit_nanos: u128 = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            "" => return Err("missing unit (ns, us, ms, s, m, h)".to_string()),
-            _ => return Err("unknown unit (use ns, us, ms, s, m, h)".to_string()),
-        };
-        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-        if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
-            return Err("expected a number before the unit".to_string());
-        }
-        let whole: u128 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| "number too large".to_string())?
-        };
-        let mut part = whole.checked_mul(unit_nanos).ok_or("duration too large")?;
-        let mut scale = unit_nanos;
-        for digit in fraction.bytes().take(18) {
-            scale /= 10;
-            part += u128::from(digit - b'0') * scale;
-        }
-        nanos = nanos.checked_add(part).ok_or("duration too large")?;
-        rest = &rest[unit_end..];
-    }
-    let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| "duration too large")?;
-    Ok(Duration::new(secs, (nanos % 1_000_000_000) as u32))
-}
-
 /// `%XX` decoding; with `plus_is_space`, `+` means a space (query strings).
 fn percent_decode(text: &str, plus_is_space: bool) -> Result<String, String> {
     let bytes = text.as_bytes();
@@ -568,34 +515,6 @@ mod tests {
         assert!(err.contains("missing unit"), "{err}");
         let err = MysqlDsn::parse("/d?readTimeout=-1s").unwrap_err();
         assert!(err.contains("readTimeout"), "{err}");
-    }
-
-    #[test]
-    fn go_durations() {
-        let ok = |s: &str| parse_go_duration(s).unwrap();
-        assert_eq!(ok("0"), Duration::ZERO);
-        assert_eq!(ok("5s"), Duration::from_secs(5));
-        assert_eq!(ok("1.5h"), Duration::from_secs(5400));
-        assert_eq!(
-            ok("2h45m1.5s"),
-            Duration::from_millis((2 * 3600 + 45 * 60) * 1000 + 1500)
-        );
-        assert_eq!(ok(".5ms"), Duration::from_micros(500));
-        assert_eq!(ok("3us"), Duration::from_micros(3));
-        assert_eq!(ok("3µs"), Duration::from_micros(3));
-        assert_eq!(ok("7ns"), Duration::from_nanos(7));
-        for bad in [
-            "",
-            "s",
-            "5",
-            "5x",
-            "-5s",
-            "1..5s",
-            ".s",
-            "99999999999999999999999h",
-        ] {
-            assert!(parse_go_duration(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

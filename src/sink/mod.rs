@@ -3,6 +3,7 @@
 //! connection); the checkpoint thread owns one [`CheckpointStore`].
 
 use crate::checkpoint::CheckpointStore;
+use crate::config::{BackendChoice, UsageError};
 
 mod dsn;
 mod lowercase;
@@ -101,8 +102,26 @@ pub trait Backend: Send + Sync {
         -> anyhow::Result<Box<dyn CheckpointStore>>;
 }
 
-/// The backend the configuration chose (placeholder until the sinks land).
-pub fn backend_for(choice: &crate::config::BackendChoice) -> anyhow::Result<Box<dyn Backend>> {
-    let _ = choice;
-    anyhow::bail!("backends are not implemented yet")
+/// The backend the configuration chose. A DSN that does not parse is a
+/// usage error (exit status 2), reported before anything connects.
+pub fn backend_for(choice: &BackendChoice) -> Result<Box<dyn Backend>, UsageError> {
+    Ok(match choice {
+        BackendChoice::Redis {
+            host,
+            port,
+            password,
+            tls,
+            insecure_skip_verify,
+        } => Box::new(RedisBackend {
+            host: host.clone(),
+            port: *port,
+            password: password.clone(),
+            tls: *tls,
+            insecure_skip_verify: *insecure_skip_verify,
+        }),
+        BackendChoice::Mysql { dsn } => {
+            let dsn = MysqlDsn::parse(dsn.expose()).map_err(UsageError)?;
+            Box::new(MysqlBackend::new(dsn))
+        }
+    })
 }
