@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Private Redis and MariaDB instances for the integration tests, on loopback
 # and non-standard ports, with all state in one directory, stopped by PID.
-# Never touches system services. Recipe: /work/shared/notes/local-services.md.
+# Never touches system services. Recipe: ../shared/notes/local-services.md.
 #
 # Usage: harness/services.sh COMMAND [DIR]
 #   start | stop | restart | status | env
