@@ -16,6 +16,13 @@
 #   stack.sh run [redis|mysql] -- CMD [ARGS...]
 #                                   up, run CMD with the env exported, always
 #                                   down; exits with CMD's status
+#   stack.sh restart SERVICE        stop SERVICE (TERM, by PID) and start it
+#                                   again with the same settings and data dir
+#                                   (redis: its data is lost, nothing is
+#                                   persisted); SERVICE is one of redis,
+#                                   mariadb, trillian_log_server,
+#                                   trillian_log_signer, rekor-server,
+#                                   redis-go, rekor-server-go
 #
 # environment (all optional):
 #   STACK_DIR         state dir (default: a new mktemp dir on `up`; later
@@ -27,6 +34,13 @@
 #   TRILLIAN_SERVER_RPC=28090 TRILLIAN_SERVER_HTTP=28091
 #   TRILLIAN_SIGNER_RPC=28190 TRILLIAN_SIGNER_HTTP=28191
 #   STACK_BIN         where the binaries are (default $REPO/.harness/bin)
+#   STACK_SHADOW=1    `up` also starts a shadow index for a second tool: a
+#                     second Redis (REDIS_GO_PORT=27380), a MariaDB database
+#                     rekor_index_go, and a second rekor-server
+#                     (REKOR_GO_PORT=23001, same tree) whose search index is
+#                     that shadow store, so searches can be replayed against
+#                     an index the Go backfill-index wrote side by side
+#   STACK_RESTART_PAUSE  seconds `restart` keeps the service down (default 0)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,6 +56,8 @@ TRILLIAN_SERVER_RPC="${TRILLIAN_SERVER_RPC:-28090}"
 TRILLIAN_SERVER_HTTP="${TRILLIAN_SERVER_HTTP:-28091}"
 TRILLIAN_SIGNER_RPC="${TRILLIAN_SIGNER_RPC:-28190}"
 TRILLIAN_SIGNER_HTTP="${TRILLIAN_SIGNER_HTTP:-28191}"
+REDIS_GO_PORT="${REDIS_GO_PORT:-27380}"
+REKOR_GO_PORT="${REKOR_GO_PORT:-23001}"
 TIMEOUT="${STACK_TIMEOUT:-60}"
 
 # Test-only credentials of throwaway private instances; never real secrets.
@@ -52,9 +68,11 @@ TRILLIAN_DB=trillian
 # Not `index`: that is a reserved word in MySQL and would need quoting in every
 # statement; the name does not matter to rekor or the backfill tools.
 INDEX_DB=rekor_index
+INDEX_GO_DB=rekor_index_go
 
 # Start order; `down` stops in reverse.
-services=(metrics-guard redis mariadb trillian_log_server trillian_log_signer rekor-server)
+# The shadow services (redis-go, rekor-server-go) run only with STACK_SHADOW=1.
+services=(metrics-guard redis redis-go mariadb trillian_log_server trillian_log_signer rekor-server rekor-server-go)
 
 log() { echo "stack: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -94,10 +112,11 @@ pid_of() {
 }
 
 # spawn NAME CMD...: start CMD in its own session (so a Ctrl-C in the
-# calling terminal does not reach it), output to logs/NAME.log.
+# calling terminal does not reach it), output appended to logs/NAME.log
+# (appended, so a restart keeps the earlier log).
 spawn() {
     local name="$1" pid; shift
-    setsid "$@" >"$dir/logs/$name.log" 2>&1 </dev/null &
+    setsid "$@" >>"$dir/logs/$name.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid $(proc_start "$pid")" >"$dir/pids/$name.pid"
 }
@@ -177,22 +196,30 @@ signal.pause()' "$dir"
     wait_for metrics-guard "127.0.0.1:2112 held" port_taken 2112
 }
 
+# start_redis [NAME PORT]: redis (default) or the shadow redis-go.
 start_redis() {
-    spawn redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-        --requirepass "$REDIS_PASSWORD" --daemonize no --dir "$dir/redis" \
-        --unixsocket "$dir/redis/sock"
-    wait_for redis "PING on 127.0.0.1:$REDIS_PORT" \
-        sh -c "[ \"\$(redis-cli -h 127.0.0.1 -p $REDIS_PORT -a '$REDIS_PASSWORD' --no-auth-warning ping)\" = PONG ]"
+    local name="${1:-redis}" port="${2:-$REDIS_PORT}"
+    mkdir -p "$dir/$name"
+    spawn "$name" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --requirepass "$REDIS_PASSWORD" --daemonize no --dir "$dir/$name" \
+        --unixsocket "$dir/$name/sock"
+    wait_for "$name" "PING on 127.0.0.1:$port" \
+        sh -c "[ \"\$(redis-cli -h 127.0.0.1 -p $port -a '$REDIS_PASSWORD' --no-auth-warning ping)\" = PONG ]"
+}
+
+# run_mariadb: start mariadbd on the existing data dir (also a restart).
+run_mariadb() {
+    spawn mariadb mariadbd --no-defaults --datadir="$dir/mariadb/data" --socket="$dir/mariadb/sock" \
+        --port="$MYSQL_PORT" --bind-address=127.0.0.1 --user=root --skip-log-bin \
+        --pid-file="$dir/mariadb/mariadbd.pid" --log-error="$dir/logs/mariadb.err"
+    wait_for mariadb "SELECT 1 on its socket" sql_root -e 'select 1'
 }
 
 start_mariadb() {
     mariadb-install-db --no-defaults --datadir="$dir/mariadb/data" \
         --auth-root-authentication-method=normal >"$dir/logs/mariadb-install.log" 2>&1 \
         || { tail -n 20 "$dir/logs/mariadb-install.log" >&2; die "mariadb-install-db failed"; }
-    spawn mariadb mariadbd --no-defaults --datadir="$dir/mariadb/data" --socket="$dir/mariadb/sock" \
-        --port="$MYSQL_PORT" --bind-address=127.0.0.1 --user=root --skip-log-bin \
-        --pid-file="$dir/mariadb/mariadbd.pid" --log-error="$dir/logs/mariadb.err"
-    wait_for mariadb "SELECT 1 on its socket" sql_root -e 'select 1'
+    run_mariadb
     # The anonymous users of mariadb-install-db shadow '<user>'@'%' for
     # connections from localhost: drop them.
     sql_root -e "
@@ -201,38 +228,48 @@ start_mariadb() {
         CREATE USER '$MYSQL_USER'@'%' IDENTIFIED BY '$MYSQL_PASSWORD';
         GRANT ALL ON $TRILLIAN_DB.* TO '$MYSQL_USER'@'%';
         GRANT ALL ON $INDEX_DB.* TO '$MYSQL_USER'@'%';
+        CREATE DATABASE $INDEX_GO_DB; GRANT ALL ON $INDEX_GO_DB.* TO '$MYSQL_USER'@'%';
         FLUSH PRIVILEGES;"
     sql_root "$TRILLIAN_DB" <"$schema"
     log "mariadb: databases $TRILLIAN_DB (Trillian schema) and $INDEX_DB created"
 }
 
 trillian_dsn() { echo "$MYSQL_USER:$MYSQL_PASSWORD@tcp(127.0.0.1:$MYSQL_PORT)/$TRILLIAN_DB?parseTime=true&interpolateParams=true"; }
-index_dsn() { echo "$MYSQL_USER:$MYSQL_PASSWORD@tcp(127.0.0.1:$MYSQL_PORT)/$INDEX_DB?parseTime=true&interpolateParams=true"; }
+index_dsn() { echo "$MYSQL_USER:$MYSQL_PASSWORD@tcp(127.0.0.1:$MYSQL_PORT)/${1:-$INDEX_DB}?parseTime=true&interpolateParams=true"; }
 
-start_trillian() {
+# start_trillian_one NAME: trillian_log_server or trillian_log_signer.
+start_trillian_one() {
+    local name="$1" rpc http extra=()
+    if [ "$name" = trillian_log_server ]; then rpc=$TRILLIAN_SERVER_RPC http=$TRILLIAN_SERVER_HTTP
+    else rpc=$TRILLIAN_SIGNER_RPC http=$TRILLIAN_SIGNER_HTTP extra=(--force_master); fi
     # --log_dir keeps any klog file output inside the state dir (logtostderr
     # is the default, so normally everything goes to logs/NAME.log).
-    spawn trillian_log_server "$bin/trillian_log_server" --quota_system=noop --storage_system=mysql \
-        --mysql_uri="$(trillian_dsn)" --log_dir="$dir/logs" \
-        --rpc_endpoint="127.0.0.1:$TRILLIAN_SERVER_RPC" --http_endpoint="127.0.0.1:$TRILLIAN_SERVER_HTTP"
-    wait_for trillian_log_server "GET /healthz on :$TRILLIAN_SERVER_HTTP" \
-        http_body_is "http://127.0.0.1:$TRILLIAN_SERVER_HTTP/healthz" ok
-    spawn trillian_log_signer "$bin/trillian_log_signer" --quota_system=noop --storage_system=mysql \
-        --mysql_uri="$(trillian_dsn)" --log_dir="$dir/logs" --force_master \
-        --rpc_endpoint="127.0.0.1:$TRILLIAN_SIGNER_RPC" --http_endpoint="127.0.0.1:$TRILLIAN_SIGNER_HTTP"
-    wait_for trillian_log_signer "GET /healthz on :$TRILLIAN_SIGNER_HTTP" \
-        http_body_is "http://127.0.0.1:$TRILLIAN_SIGNER_HTTP/healthz" ok
+    spawn "$name" "$bin/$name" --quota_system=noop --storage_system=mysql \
+        --mysql_uri="$(trillian_dsn)" --log_dir="$dir/logs" "${extra[@]}" \
+        --rpc_endpoint="127.0.0.1:$rpc" --http_endpoint="127.0.0.1:$http"
+    wait_for "$name" "GET /healthz on :$http" http_body_is "http://127.0.0.1:$http/healthz" ok
 }
 
-rekor_log_ok() { curl -fsS --max-time 5 "http://127.0.0.1:$REKOR_PORT/api/v1/log" | grep -q '"treeSize"'; }
+start_trillian() {
+    start_trillian_one trillian_log_server
+    start_trillian_one trillian_log_signer
+}
 
+rekor_log_ok() { curl -fsS --max-time 5 "http://127.0.0.1:$1/api/v1/log" | grep -q '"treeSize"'; }
+
+# start_rekor BACKEND [shadow]: rekor-server, or with `shadow` the second
+# server rekor-server-go whose index is the shadow store (redis-go or
+# rekor_index_go); it is meant for searches only.
 start_rekor() {
-    local backend="$1" idx=()
+    local backend="$1" name=rekor-server port="$REKOR_PORT" rport="$REDIS_PORT" db="$INDEX_DB" idx=()
+    if [ "${2:-}" = shadow ]; then
+        name=rekor-server-go port="$REKOR_GO_PORT" rport="$REDIS_GO_PORT" db="$INDEX_GO_DB"
+    fi
     if [ "$backend" = redis ]; then
         idx=(--search_index.storage_provider=redis --redis_server.address=127.0.0.1
-             --redis_server.port="$REDIS_PORT" --redis_server.password="$REDIS_PASSWORD")
+             --redis_server.port="$rport" --redis_server.password="$REDIS_PASSWORD")
     else
-        idx=(--search_index.storage_provider=mysql --search_index.mysql.dsn="$(index_dsn)")
+        idx=(--search_index.storage_provider=mysql --search_index.mysql.dsn="$(index_dsn "$db")")
     fi
     # --config points at an empty file so a ~/.rekor-server.yaml cannot leak in.
     : >"$dir/rekor-server.yaml"
@@ -240,26 +277,31 @@ start_rekor() {
     # state dir reuses the tree instead of creating a new, empty one.
     local tree=()
     [ -s "$dir/tree_id" ] && tree=(--trillian_log_server.tlog_id="$(cat "$dir/tree_id")")
-    spawn rekor-server env HOME="$dir/home" "$bin/rekor-server" serve --config="$dir/rekor-server.yaml" \
+    spawn "$name" env HOME="$dir/home" "$bin/rekor-server" serve --config="$dir/rekor-server.yaml" \
         --trillian_log_server.address=127.0.0.1 --trillian_log_server.port="$TRILLIAN_SERVER_RPC" \
         "${tree[@]}" \
-        --rekor_server.address=127.0.0.1 --port="$REKOR_PORT" --rekor_server.signer=memory \
+        --rekor_server.address=127.0.0.1 --port="$port" --rekor_server.signer=memory \
         --rekor_server.hostname=rekor-stack.local --graceful-timeout=2s --log_type=dev \
         --enable_attestation_storage --attestation_storage_bucket="file://$dir/attestations" \
         "${idx[@]}"
     # /ping is chi's Heartbeat: 200 with body "." once the HTTP server runs.
-    wait_for rekor-server "GET /ping on :$REKOR_PORT" http_ok "http://127.0.0.1:$REKOR_PORT/ping"
-    wait_for rekor-server "GET /api/v1/log" rekor_log_ok
+    wait_for "$name" "GET /ping on :$port" http_ok "http://127.0.0.1:$port/ping"
+    wait_for "$name" "GET /api/v1/log" rekor_log_ok "$port"
     local id
-    id="$(grep -o 'Starting Rekor server with active tree [0-9]*' "$dir/logs/rekor-server.log" | tail -n1 | awk '{print $NF}')"
-    [ -n "$id" ] && echo "$id" >"$dir/tree_id"
+    id="$(grep -o 'Starting Rekor server with active tree [0-9]*' "$dir/logs/$name.log" | tail -n1 | awk '{print $NF}')"
+    if [ -n "$id" ] && [ ! -s "$dir/tree_id" ]; then echo "$id" >"$dir/tree_id"; fi
 }
 
 # The MySQL settings are exported as STACK_MYSQL_*: the mariadb/mysql clients
 # read MYSQL_HOST (and MYSQL_PWD, MYSQL_TCP_PORT) from the environment, so
 # plain MYSQL_HOST would redirect every client of the calling shell.
 write_env() {
-    local backend="$1"
+    local backend="$1" v
+    # The settings `restart` needs to start a service the same way again.
+    for v in REDIS_PORT MYSQL_PORT REKOR_PORT TRILLIAN_SERVER_RPC TRILLIAN_SERVER_HTTP \
+             TRILLIAN_SIGNER_RPC TRILLIAN_SIGNER_HTTP REDIS_GO_PORT REKOR_GO_PORT; do
+        echo "$v='${!v}'"
+    done >"$dir/ports"
     cat >"$dir/env" <<EOF
 # written by harness/stack/stack.sh; source it
 export STACK_DIR='$dir'
@@ -277,6 +319,11 @@ export STACK_MYSQL_PASSWORD='$MYSQL_PASSWORD'
 export STACK_MYSQL_SOCKET='$dir/mariadb/sock'
 export INDEX_DB='$INDEX_DB'
 export INDEX_DSN='$(index_dsn)'
+export STACK_SHADOW='${STACK_SHADOW:-0}'
+export REKOR_GO_URL='http://127.0.0.1:$REKOR_GO_PORT'
+export REDIS_GO_PORT='$REDIS_GO_PORT'
+export INDEX_GO_DB='$INDEX_GO_DB'
+export INDEX_GO_DSN='$(index_dsn "$INDEX_GO_DB")'
 export TRILLIAN_DB='$TRILLIAN_DB'
 export TREE_ID='$(cat "$dir/tree_id" 2>/dev/null || true)'
 EOF
@@ -299,8 +346,10 @@ cmd_up() {
         die "a stack seems to run in $dir (stack.sh down first, or set STACK_DIR)"
     fi
     local p
-    for p in "$REDIS_PORT" "$MYSQL_PORT" "$REKOR_PORT" "$TRILLIAN_SERVER_RPC" "$TRILLIAN_SERVER_HTTP" \
-             "$TRILLIAN_SIGNER_RPC" "$TRILLIAN_SIGNER_HTTP"; do
+    local ports=("$REDIS_PORT" "$MYSQL_PORT" "$REKOR_PORT" "$TRILLIAN_SERVER_RPC" "$TRILLIAN_SERVER_HTTP"
+                 "$TRILLIAN_SIGNER_RPC" "$TRILLIAN_SIGNER_HTTP")
+    [ "${STACK_SHADOW:-0}" = 1 ] && ports+=("$REDIS_GO_PORT" "$REKOR_GO_PORT")
+    for p in "${ports[@]}"; do
         port_free "$p" || die "port 127.0.0.1:$p is in use (set the *_PORT variables)"
     done
 
@@ -317,9 +366,11 @@ cmd_up() {
     local t0=$SECONDS
     start_metrics_guard
     start_redis
+    [ "${STACK_SHADOW:-0}" = 1 ] && start_redis redis-go "$REDIS_GO_PORT"
     start_mariadb
     start_trillian
     start_rekor "$backend"
+    [ "${STACK_SHADOW:-0}" = 1 ] && start_rekor "$backend" shadow
     write_env "$backend"
     trap - EXIT
     log "up in $((SECONDS - t0))s: rekor http://127.0.0.1:$REKOR_PORT (tree $(cat "$dir/tree_id" 2>/dev/null)), env in $dir/env"
@@ -336,6 +387,33 @@ cmd_down() {
         log "removed $dir"
     fi
     if [ -f "$pointer" ] && [ "$(cat "$pointer")" = "$dir" ]; then rm -f "$pointer"; fi
+}
+
+cmd_restart() {
+    local name="${1:-}" backend
+    resolve_dir
+    [ -n "$dir" ] && [ -f "$dir/env" ] || die "no running stack (stack.sh up)"
+    backend="$(sed -n "s/^export STACK_BACKEND='\(.*\)'$/\1/p" "$dir/env")"
+    # shellcheck disable=SC1091
+    . "$dir/ports"
+    case "$name" in
+        redis|mariadb|trillian_log_server|trillian_log_signer|rekor-server) ;;
+        redis-go|rekor-server-go)
+            grep -q "^export STACK_SHADOW='1'" "$dir/env" || die "$name runs only with STACK_SHADOW=1" ;;
+        *) die "restart: unknown service '$name'" ;;
+    esac
+    local t0=$SECONDS
+    stop_one "$name"
+    sleep "${STACK_RESTART_PAUSE:-0}"
+    case "$name" in
+        redis) start_redis ;;
+        redis-go) start_redis redis-go "$REDIS_GO_PORT" ;;
+        mariadb) run_mariadb ;;
+        trillian_log_server|trillian_log_signer) start_trillian_one "$name" ;;
+        rekor-server) start_rekor "$backend" ;;
+        rekor-server-go) start_rekor "$backend" shadow ;;
+    esac
+    log "restarted $name in $((SECONDS - t0))s"
 }
 
 cmd_status() {
@@ -379,5 +457,6 @@ case "${1:-}" in
     status) cmd_status ;;
     env) cmd_env ;;
     run) shift; cmd_run "$@" ;;
+    restart) shift; cmd_restart "$@" ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
