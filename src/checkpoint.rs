@@ -2,7 +2,13 @@
 //! is fully written, kept in the same backend as the index.
 
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::watermark::{MarkError, Watermark};
+
+/// Even with a large `--checkpoint-interval`, a moved watermark is saved at
+/// least this often, so a kill costs at most a few seconds of repeated work.
+const SAVE_AT_LEAST_EVERY: Duration = Duration::from_secs(5);
 
 /// A validated `--checkpoint-key`: 1–128 characters of `[A-Za-z0-9._:-]`,
 /// so it is safe as part of a Redis key and as a MySQL primary key value.
@@ -96,6 +102,95 @@ pub trait CheckpointStore: Send {
     fn delete(&mut self, name: &CheckpointName) -> anyhow::Result<()>;
 }
 
+/// The watermark of a run and when to persist it.
+pub struct Checkpointer {
+    name: CheckpointName,
+    /// `None` when checkpointing is off or in a dry run: nothing is saved.
+    store: Option<Box<dyn CheckpointStore>>,
+    /// `firstIndex` of the record: kept from the checkpoint we resumed.
+    first_index: u64,
+    watermark: Watermark,
+    interval: u64,
+    saved_next: u64,
+    last_save: Instant,
+    saved: Option<u64>,
+}
+
+impl Checkpointer {
+    /// `first_index` is the record's first index; `resume_at` the first
+    /// index this run processes (`first_index` for a fresh run).
+    pub fn new(
+        name: CheckpointName,
+        store: Option<Box<dyn CheckpointStore>>,
+        first_index: u64,
+        resume_at: u64,
+        interval: u64,
+    ) -> Checkpointer {
+        Checkpointer {
+            name,
+            store,
+            first_index,
+            watermark: Watermark::new(resume_at),
+            interval: interval.max(1),
+            saved_next: resume_at,
+            last_save: Instant::now(),
+            saved: resume_at.checked_sub(1).filter(|_| resume_at > first_index),
+        }
+    }
+
+    pub fn complete(&mut self, index: u64) -> Result<u64, MarkError> {
+        self.watermark.complete(index)
+    }
+
+    /// Lowest index not yet complete.
+    pub fn next(&self) -> u64 {
+        self.watermark.next()
+    }
+
+    /// Last `lastCompletedIndex` known to be stored.
+    pub fn saved(&self) -> Option<u64> {
+        self.saved
+    }
+
+    /// Saves if the watermark moved by the interval, or moved at all and the
+    /// last save is older than a few seconds.
+    pub fn maybe_save(&mut self) -> anyhow::Result<()> {
+        let moved = self.next() - self.saved_next;
+        if moved >= self.interval || (moved > 0 && self.last_save.elapsed() >= SAVE_AT_LEAST_EVERY)
+        {
+            self.save_now()?;
+        }
+        Ok(())
+    }
+
+    /// Saves if the watermark moved since the last save.
+    pub fn save_now(&mut self) -> anyhow::Result<()> {
+        let next = self.next();
+        if next == self.saved_next || next <= self.first_index {
+            return Ok(());
+        }
+        let Some(store) = self.store.as_mut() else {
+            return Ok(());
+        };
+        let record = CheckpointRecord {
+            first_index: self.first_index,
+            last_completed_index: next - 1,
+            last_updated: SystemTime::now(),
+        };
+        store.save(&self.name, &record)?;
+        log::debug!(
+            "Checkpoint {} saved: indices {}..={} complete",
+            self.name,
+            record.first_index,
+            record.last_completed_index
+        );
+        self.saved_next = next;
+        self.last_save = Instant::now();
+        self.saved = Some(record.last_completed_index);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +205,63 @@ mod tests {
         assert!(CheckpointName::parse("a b").is_err());
         assert!(CheckpointName::parse("a/b").is_err());
         assert!(CheckpointName::parse("é").is_err());
+    }
+
+    /// A store that remembers every save, for checking the save policy.
+    struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<CheckpointRecord>>>);
+
+    impl CheckpointStore for Recorder {
+        fn load(&mut self, _: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
+            Ok(self.0.lock().unwrap().last().cloned())
+        }
+        fn save(&mut self, _: &CheckpointName, r: &CheckpointRecord) -> anyhow::Result<()> {
+            self.0.lock().unwrap().push(r.clone());
+            Ok(())
+        }
+        fn delete(&mut self, _: &CheckpointName) -> anyhow::Result<()> {
+            self.0.lock().unwrap().clear();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn saves_follow_the_interval_and_never_claim_a_gap() {
+        let saves = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let name = CheckpointName::parse("t").unwrap();
+        let mut c = Checkpointer::new(name, Some(Box::new(Recorder(saves.clone()))), 5, 5, 3);
+        // 6 and 7 done, 5 missing: nothing can be claimed.
+        c.complete(6).unwrap();
+        c.complete(7).unwrap();
+        c.maybe_save().unwrap();
+        c.save_now().unwrap();
+        assert!(saves.lock().unwrap().is_empty());
+        c.complete(5).unwrap(); // 5..=7 complete: moved by 3 = interval
+        c.maybe_save().unwrap();
+        c.complete(8).unwrap(); // moved by 1 < interval
+        c.maybe_save().unwrap();
+        let got: Vec<(u64, u64)> = saves
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.first_index, r.last_completed_index))
+            .collect();
+        assert_eq!(got, [(5, 7)]);
+        c.save_now().unwrap();
+        c.save_now().unwrap(); // nothing moved: no second write
+        assert_eq!(saves.lock().unwrap().len(), 2);
+        assert_eq!(c.saved(), Some(8));
+    }
+
+    #[test]
+    fn resumed_run_keeps_first_index() {
+        let saves = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let name = CheckpointName::parse("t").unwrap();
+        let mut c = Checkpointer::new(name, Some(Box::new(Recorder(saves.clone()))), 0, 100, 1);
+        assert_eq!(c.saved(), Some(99));
+        c.complete(100).unwrap();
+        c.maybe_save().unwrap();
+        let r = saves.lock().unwrap()[0].clone();
+        assert_eq!((r.first_index, r.last_completed_index), (0, 100));
     }
 
     #[test]

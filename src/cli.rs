@@ -1,1 +1,249 @@
-//! TODO
+//! The command line as the user typed it (the "low level" arguments).
+//!
+//! Flag names and meanings are those of Rekor's Go `backfill-index`, so the
+//! tool is a drop-in in existing scripts. Go's flag package also accepts
+//! `-flag`, `--flag=value` and `--bool=true|false`; [`normalize_go_args`]
+//! rewrites those forms into what argh understands before parsing.
+//! Validation and resolution happen in [`crate::config`].
+
+use argh::FromArgs;
+
+/// Rebuild the search index of a Rekor transparency log in Redis or MySQL,
+/// resuming from a checkpoint kept in the same backend.
+#[derive(FromArgs, Debug, Default)]
+pub struct Args {
+    /// address of the Rekor server, e.g. https://rekor.sigstore.dev
+    #[argh(option)]
+    pub rekor_address: Option<String>,
+
+    /// extra HTTP header for Rekor requests, as key=value (repeatable)
+    #[argh(option)]
+    pub rekor_header: Vec<String>,
+
+    /// retries after the first attempt of a Rekor request (default 3)
+    #[argh(option)]
+    pub rekor_retry_count: Option<u32>,
+
+    /// minimum wait between retries, Go duration (default 1s)
+    #[argh(option)]
+    pub rekor_retry_wait_min: Option<String>,
+
+    /// maximum wait between retries, Go duration (default 30s)
+    #[argh(option)]
+    pub rekor_retry_wait_max: Option<String>,
+
+    /// do not reuse HTTP connections to Rekor
+    #[argh(switch)]
+    pub rekor_disable_keepalives: bool,
+
+    /// hostname of the Redis server
+    #[argh(option)]
+    pub redis_hostname: Option<String>,
+
+    /// port of the Redis server
+    #[argh(option)]
+    pub redis_port: Option<String>,
+
+    /// password of the Redis server (or set REDIS_PASSWORD, which keeps it out of process lists)
+    #[argh(option)]
+    pub redis_password: Option<String>,
+
+    /// connect to Redis over TLS
+    #[argh(switch)]
+    pub redis_enable_tls: bool,
+
+    /// do not verify the Redis server's TLS certificate
+    #[argh(switch)]
+    pub redis_insecure_skip_verify: bool,
+
+    /// mysql DSN, user:pass@tcp(host:port)/db?params or mysql://user:pass@host:port/db
+    /// (or set MYSQL_DSN)
+    #[argh(option)]
+    pub mysql_dsn: Option<String>,
+
+    /// first log index to index, inclusive (default 0)
+    #[argh(option)]
+    pub start: Option<u64>,
+
+    /// last log index to index, inclusive (default: the log's current last index)
+    #[argh(option)]
+    pub end: Option<u64>,
+
+    /// number of concurrent workers (default 1)
+    #[argh(option)]
+    pub concurrency: Option<usize>,
+
+    /// fetch and compute keys but write nothing, checkpoint included
+    #[argh(switch)]
+    pub dry_run: bool,
+
+    /// save the checkpoint after every N newly completed indices (default
+    /// 1000; also every 5 s, at the end and on shutdown); 0 disables checkpoints
+    #[argh(option)]
+    pub checkpoint_interval: Option<u64>,
+
+    /// name of the checkpoint, so several backfills can share a backend
+    /// (default "default"; 1-128 characters of A-Z a-z 0-9 . _ : -)
+    #[argh(option)]
+    pub checkpoint_key: Option<String>,
+
+    /// delete the checkpoint first and start from --start
+    #[argh(switch)]
+    pub reset_checkpoint: bool,
+
+    /// append entries that could not be decoded or keyed to FILE, as JSON lines
+    #[argh(option)]
+    pub failed_entries: Option<String>,
+
+    /// print version information and exit
+    #[argh(switch)]
+    pub version: bool,
+
+    #[argh(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum Command {
+    Keys(KeysCommand),
+}
+
+/// Print the index keys of entries read on stdin: one line per entry, a JSON
+/// object with a base64 "body" or a bare base64 body. Prints {"keys":[...]}
+/// or {"error":"..."} per line.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "keys")]
+pub struct KeysCommand {}
+
+/// Switches of [`Args`]: Go lets them take `=true` / `=false`.
+const SWITCHES: &[&str] = &[
+    "rekor-disable-keepalives",
+    "redis-enable-tls",
+    "redis-insecure-skip-verify",
+    "dry-run",
+    "reset-checkpoint",
+    "version",
+    "help",
+];
+
+/// Rewrites Go flag syntax into argh's: `-flag` → `--flag`, `--flag=v` →
+/// `--flag v`, `--switch=true` → `--switch`, `--switch=false` → nothing.
+/// Arguments after a subcommand name or `--` are left alone.
+pub fn normalize_go_args(args: &[String]) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--" || !arg.starts_with('-') || arg == "-" {
+            // A positional (a subcommand): everything from here on is its own.
+            out.push(arg.clone());
+            out.extend(iter.cloned());
+            break;
+        }
+        let bare = arg.trim_start_matches('-');
+        if arg.starts_with("---") || bare.is_empty() {
+            return Err(format!("bad flag syntax: {arg}"));
+        }
+        let (name, value) = match bare.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (bare, None),
+        };
+        if name == "h" {
+            out.push("--help".to_string());
+            continue;
+        }
+        let flag = format!("--{name}");
+        match (SWITCHES.contains(&name), value) {
+            (true, None) => out.push(flag),
+            (true, Some(v)) => match v {
+                "true" | "1" | "t" | "T" | "TRUE" | "True" => out.push(flag),
+                "false" | "0" | "f" | "F" | "FALSE" | "False" => {}
+                _ => return Err(format!("invalid boolean value {v:?} for --{name}")),
+            },
+            (false, None) => {
+                // The value is the next argument, verbatim even if it starts
+                // with '-' (a password may).
+                out.push(flag);
+                out.extend(iter.next().cloned());
+            }
+            (false, Some(v)) => {
+                out.push(flag);
+                out.push(v.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        normalize_go_args(&args).unwrap()
+    }
+
+    fn parse(args: &[&str]) -> Result<Args, argh::EarlyExit> {
+        let args = norm(args);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        Args::from_args(&["rekor-backfill"], &refs)
+    }
+
+    #[test]
+    fn go_syntax_is_normalized() {
+        assert_eq!(norm(&["-start", "3"]), ["--start", "3"]);
+        assert_eq!(norm(&["--start=3"]), ["--start", "3"]);
+        assert_eq!(norm(&["-dry-run=true"]), ["--dry-run"]);
+        assert!(norm(&["--dry-run=false"]).is_empty());
+        assert_eq!(
+            norm(&["--rekor-header=X-A=b=c"]),
+            ["--rekor-header", "X-A=b=c"]
+        );
+        assert_eq!(norm(&["keys", "-x"]), ["keys", "-x"]);
+        assert_eq!(
+            norm(&["-redis-password", "-dash-", "-end", "3"]),
+            ["--redis-password", "-dash-", "--end", "3"]
+        );
+        assert!(normalize_go_args(&["--dry-run=maybe".to_string()]).is_err());
+        assert!(normalize_go_args(&["---x".to_string()]).is_err());
+    }
+
+    #[test]
+    fn parses_go_tool_command_lines() {
+        let a = parse(&[
+            "--rekor-address=http://localhost:3000",
+            "--redis-hostname=localhost",
+            "--redis-port=6379",
+            "-start=0",
+            "-end=9",
+            "--concurrency=5",
+            "--rekor-header",
+            "A=1",
+            "--rekor-header",
+            "B=2",
+            "--rekor-disable-keepalives=false",
+        ])
+        .unwrap();
+        assert_eq!(a.rekor_address.as_deref(), Some("http://localhost:3000"));
+        assert_eq!(a.start, Some(0));
+        assert_eq!(a.end, Some(9));
+        assert_eq!(a.concurrency, Some(5));
+        assert_eq!(a.rekor_header, ["A=1", "B=2"]);
+        assert!(!a.rekor_disable_keepalives);
+        assert!(a.command.is_none());
+    }
+
+    #[test]
+    fn keys_subcommand() {
+        let a = parse(&["keys"]).unwrap();
+        assert!(matches!(a.command, Some(Command::Keys(_))));
+    }
+
+    #[test]
+    fn rejects_non_numeric_and_unknown() {
+        assert!(parse(&["--start", "x"]).is_err());
+        assert!(parse(&["--start", "-1"]).is_err());
+        assert!(parse(&["--no-such-flag"]).is_err());
+    }
+}

@@ -1,1 +1,432 @@
-//! TODO
+//! Validated, resolved configuration (the "high level" arguments).
+//!
+//! Everything the user typed is checked here, once, before any thread starts:
+//! backend choice, durations, headers, checkpoint name. Nothing downstream
+//! re-validates flags. Secrets are wrapped in [`Secret`] so `Debug` of a
+//! `Config` is safe to log.
+
+use std::fmt;
+use std::num::{NonZeroU64, NonZeroUsize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::checkpoint::CheckpointName;
+use crate::cli::Args;
+use crate::duration::parse_go_duration;
+use crate::redact::Secret;
+
+/// A problem with the command line or the environment: exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage<T>(msg: impl Into<String>) -> Result<T, UsageError> {
+    Err(UsageError(msg.into()))
+}
+
+/// How Rekor is reached.
+#[derive(Debug, Clone)]
+pub struct RekorConfig {
+    /// Base URL without a trailing slash, e.g. `https://rekor.sigstore.dev`.
+    pub address: String,
+    /// Extra request headers; values may be credentials.
+    pub headers: Vec<(String, Secret)>,
+    pub retry: RetryPolicy,
+    pub keepalive: bool,
+}
+
+/// Retries of a Rekor request, with the Go tool's semantics: `retries` after
+/// the first attempt, backoff `wait_min × 2^attempt` capped at `wait_max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub retries: u32,
+    pub wait_min: Duration,
+    pub wait_max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            retries: 3,
+            wait_min: Duration::from_secs(1),
+            wait_max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Which backend holds the index (and the checkpoint).
+#[derive(Debug, Clone)]
+pub enum BackendChoice {
+    Redis {
+        host: String,
+        port: u16,
+        password: Option<Secret>,
+        tls: bool,
+        insecure_skip_verify: bool,
+    },
+    Mysql {
+        dsn: Secret,
+    },
+}
+
+/// What to do with checkpoints.
+#[derive(Debug, Clone)]
+pub struct CheckpointPolicy {
+    pub name: CheckpointName,
+    /// Save after this many newly completed indices; `None` disables
+    /// checkpointing (no load, no save).
+    pub interval: Option<NonZeroU64>,
+    pub reset: bool,
+}
+
+pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 1000;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub rekor: RekorConfig,
+    pub backend: BackendChoice,
+    /// `--start` as given; `None` means "0, or resume from the checkpoint".
+    pub start: Option<u64>,
+    /// `--end` as given; `None` means "the log's current last index".
+    pub end: Option<u64>,
+    pub concurrency: NonZeroUsize,
+    pub dry_run: bool,
+    pub checkpoint: CheckpointPolicy,
+    pub failed_entries: Option<PathBuf>,
+}
+
+impl Config {
+    /// Validates `args`. `env` looks up environment variables (a parameter
+    /// so tests need not touch the process environment).
+    pub fn from_args(
+        args: &Args,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, UsageError> {
+        let backend = backend_choice(args, env)?;
+        let rekor = rekor_config(args)?;
+        let concurrency = match args.concurrency {
+            None => NonZeroUsize::MIN,
+            Some(n) => match NonZeroUsize::new(n) {
+                Some(n) if n.get() <= 1024 => n,
+                _ => return usage("--concurrency must be between 1 and 1024"),
+            },
+        };
+        if let (Some(start), Some(end)) = (args.start, args.end) {
+            if end < start {
+                return usage(format!("--end {end} is before --start {start}"));
+            }
+        }
+        let name = CheckpointName::parse(args.checkpoint_key.as_deref().unwrap_or("default"))
+            .map_err(UsageError)?;
+        let interval = NonZeroU64::new(
+            args.checkpoint_interval
+                .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL),
+        );
+        if interval.is_none() && args.reset_checkpoint {
+            return usage("--reset-checkpoint needs checkpointing on (--checkpoint-interval > 0)");
+        }
+        Ok(Config {
+            rekor,
+            backend,
+            start: args.start,
+            end: args.end,
+            concurrency,
+            dry_run: args.dry_run,
+            checkpoint: CheckpointPolicy {
+                name,
+                interval,
+                reset: args.reset_checkpoint,
+            },
+            failed_entries: args.failed_entries.as_ref().map(PathBuf::from),
+        })
+    }
+}
+
+/// The Go tool's rules: MySQL if a DSN is given, Redis if any Redis flag is;
+/// both is ambiguous; neither is an error. Secrets from the environment only
+/// fill in, they never choose the backend.
+fn backend_choice(
+    args: &Args,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<BackendChoice, UsageError> {
+    let redis_flags =
+        args.redis_hostname.is_some() || args.redis_port.is_some() || args.redis_password.is_some();
+    if args.mysql_dsn.is_some() && redis_flags {
+        return usage(
+            "Ambiguous backend: set either --mysql-dsn (MySQL) or --redis-hostname/--redis-port (Redis), not both",
+        );
+    }
+    if redis_flags
+        || (args.mysql_dsn.is_none() && env("MYSQL_DSN").is_none() && args.redis_enable_tls)
+    {
+        let Some(host) = args.redis_hostname.clone().filter(|h| !h.is_empty()) else {
+            return usage("Redis address must be set (--redis-hostname)");
+        };
+        let Some(port) = args.redis_port.as_deref().filter(|p| !p.is_empty()) else {
+            return usage("Redis port must be set (--redis-port)");
+        };
+        let port: u16 = match port.parse() {
+            Ok(p) if p > 0 => p,
+            _ => {
+                return usage(format!(
+                    "--redis-port must be a port number 1-65535, got {port:?}"
+                ))
+            }
+        };
+        let password = args
+            .redis_password
+            .clone()
+            .or_else(|| env("REDIS_PASSWORD"))
+            .filter(|p| !p.is_empty())
+            .map(Secret::new);
+        return Ok(BackendChoice::Redis {
+            host,
+            port,
+            password,
+            tls: args.redis_enable_tls,
+            insecure_skip_verify: args.redis_insecure_skip_verify,
+        });
+    }
+    if let Some(dsn) = args.mysql_dsn.clone().or_else(|| env("MYSQL_DSN")) {
+        if dsn.is_empty() {
+            return usage("--mysql-dsn is empty");
+        }
+        return Ok(BackendChoice::Mysql {
+            dsn: Secret::new(dsn),
+        });
+    }
+    usage("Must set --mysql-dsn (or MYSQL_DSN) for MySQL or --redis-hostname and --redis-port for Redis")
+}
+
+fn rekor_config(args: &Args) -> Result<RekorConfig, UsageError> {
+    let Some(address) = args.rekor_address.as_deref().filter(|a| !a.is_empty()) else {
+        return usage("--rekor-address must be set");
+    };
+    let lower = address.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return usage(format!(
+            "--rekor-address must be an http:// or https:// URL, got {address:?}"
+        ));
+    }
+    let after_scheme = &address[address.find("://").map_or(0, |i| i + 3)..];
+    if after_scheme.is_empty() || after_scheme.starts_with('/') {
+        return usage(format!("--rekor-address has no host: {address:?}"));
+    }
+    if address.contains(['?', '#']) || address.chars().any(char::is_whitespace) {
+        return usage(format!(
+            "--rekor-address must be a plain base URL (no query, fragment or spaces): {address:?}"
+        ));
+    }
+    let mut headers = Vec::with_capacity(args.rekor_header.len());
+    for header in &args.rekor_header {
+        // Go's tool splits on every '=' and keeps only the second part; we
+        // keep the whole value after the first '=' (tokens may contain '=').
+        let Some((name, value)) = header.split_once('=') else {
+            return usage("--rekor-header must be key=value (no '=' found)");
+        };
+        let is_token_char = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || !name.chars().all(is_token_char) {
+            return usage(format!(
+                "--rekor-header has an invalid header name {name:?}"
+            ));
+        }
+        if value.contains(['\r', '\n', '\0']) {
+            return usage(format!(
+                "--rekor-header {name} has a control character in its value"
+            ));
+        }
+        headers.push((name.to_string(), Secret::new(value)));
+    }
+    let defaults = RetryPolicy::default();
+    let wait = |flag: &str, value: &Option<String>, default: Duration| match value {
+        None => Ok(default),
+        Some(text) => parse_go_duration(text).map_err(|e| UsageError(format!("--{flag}: {e}"))),
+    };
+    let retry = RetryPolicy {
+        retries: args.rekor_retry_count.unwrap_or(defaults.retries),
+        wait_min: wait(
+            "rekor-retry-wait-min",
+            &args.rekor_retry_wait_min,
+            defaults.wait_min,
+        )?,
+        wait_max: wait(
+            "rekor-retry-wait-max",
+            &args.rekor_retry_wait_max,
+            defaults.wait_max,
+        )?,
+    };
+    if retry.wait_min > retry.wait_max {
+        return usage("--rekor-retry-wait-min is larger than --rekor-retry-wait-max");
+    }
+    Ok(RekorConfig {
+        address: address.trim_end_matches('/').to_string(),
+        headers,
+        retry,
+        keepalive: !args.rekor_disable_keepalives,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{normalize_go_args, Args};
+    use argh::FromArgs;
+
+    fn args(list: &[&str]) -> Args {
+        let list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        let list = normalize_go_args(&list).unwrap();
+        let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+        Args::from_args(&["rekor-backfill"], &refs).unwrap()
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn config(list: &[&str]) -> Result<Config, UsageError> {
+        Config::from_args(&args(list), &no_env)
+    }
+
+    const REKOR: &str = "--rekor-address=http://127.0.0.1:3000/";
+
+    #[test]
+    fn redis_minimal() {
+        let c = config(&[REKOR, "--redis-hostname=h", "--redis-port=6379"]).unwrap();
+        assert_eq!(c.rekor.address, "http://127.0.0.1:3000");
+        assert!(matches!(c.backend, BackendChoice::Redis { port: 6379, .. }));
+        assert_eq!(c.start, None);
+        assert_eq!(c.concurrency.get(), 1);
+        assert_eq!(c.rekor.retry, RetryPolicy::default());
+        assert!(c.rekor.keepalive);
+        assert_eq!(c.checkpoint.interval.map(|n| n.get()), Some(1000));
+        assert_eq!(c.checkpoint.name.as_str(), "default");
+    }
+
+    #[test]
+    fn go_tool_backend_rules() {
+        let err = |l: &[&str]| config(l).unwrap_err().0;
+        assert!(err(&[REKOR, "--mysql-dsn=a@/b", "--redis-hostname=h"]).contains("Ambiguous"));
+        assert!(err(&[REKOR]).contains("Must set --mysql-dsn"));
+        assert!(err(&[REKOR, "--redis-port=1"]).contains("Redis address must be set"));
+        assert!(err(&[REKOR, "--redis-hostname=h"]).contains("Redis port must be set"));
+        assert!(err(&[REKOR, "--redis-hostname=h", "--redis-port=x"]).contains("port number"));
+        assert!(
+            err(&["--redis-hostname=h", "--redis-port=1"]).contains("--rekor-address must be set")
+        );
+        assert!(err(&[
+            "--rekor-address=ftp://x",
+            "--redis-hostname=h",
+            "--redis-port=1"
+        ])
+        .contains("http"));
+    }
+
+    #[test]
+    fn secrets_from_environment_fill_in_only() {
+        let env = |name: &str| match name {
+            "REDIS_PASSWORD" => Some("hunter2".to_string()),
+            "MYSQL_DSN" => Some("u:p@tcp(h:1)/d".to_string()),
+            _ => None,
+        };
+        let c = Config::from_args(
+            &args(&[REKOR, "--redis-hostname=h", "--redis-port=1"]),
+            &env,
+        )
+        .unwrap();
+        match c.backend {
+            BackendChoice::Redis { password, .. } => {
+                assert_eq!(password.unwrap().expose(), "hunter2")
+            }
+            other => panic!("expected redis, got {other:?}"),
+        }
+        let c = Config::from_args(&args(&[REKOR]), &env).unwrap();
+        assert!(matches!(c.backend, BackendChoice::Mysql { .. }));
+        // Debug output never shows a secret.
+        assert!(!format!("{c:?}").contains("u:p@"));
+    }
+
+    #[test]
+    fn headers_and_durations() {
+        let c = config(&[
+            REKOR,
+            "--redis-hostname=h",
+            "--redis-port=1",
+            "--rekor-header=Authorization=Bearer a=b",
+            "--rekor-retry-wait-min=10ms",
+            "--rekor-retry-wait-max=1m30s",
+            "--rekor-retry-count=0",
+        ])
+        .unwrap();
+        assert_eq!(c.rekor.headers[0].0, "Authorization");
+        assert_eq!(c.rekor.headers[0].1.expose(), "Bearer a=b");
+        assert!(!format!("{c:?}").contains("Bearer"));
+        assert_eq!(c.rekor.retry.wait_min, Duration::from_millis(10));
+        assert_eq!(c.rekor.retry.wait_max, Duration::from_secs(90));
+        assert_eq!(c.rekor.retry.retries, 0);
+        let bad = |h: &str| {
+            config(&[
+                REKOR,
+                "--redis-hostname=h",
+                "--redis-port=1",
+                "--rekor-header",
+                h,
+            ])
+            .unwrap_err()
+        };
+        assert!(bad("novalue").0.contains("key=value"));
+        assert!(!bad("novalue-secret").0.contains("secret"));
+        assert!(bad("bad name=x").0.contains("invalid header name"));
+        let e = config(&[
+            REKOR,
+            "--redis-hostname=h",
+            "--redis-port=1",
+            "--rekor-retry-wait-min=2s",
+            "--rekor-retry-wait-max=1s",
+        ])
+        .unwrap_err();
+        assert!(e.0.contains("larger"));
+        let e = config(&[
+            REKOR,
+            "--redis-hostname=h",
+            "--redis-port=1",
+            "--rekor-retry-wait-min=5",
+        ])
+        .unwrap_err();
+        assert!(e.0.contains("--rekor-retry-wait-min"));
+    }
+
+    #[test]
+    fn range_and_checkpoint_flags() {
+        let base = [REKOR, "--redis-hostname=h", "--redis-port=1"];
+        let with = |extra: &[&str]| {
+            let mut l = base.to_vec();
+            l.extend_from_slice(extra);
+            config(&l)
+        };
+        assert!(with(&["--start=5", "--end=4"])
+            .unwrap_err()
+            .0
+            .contains("before"));
+        assert!(with(&["--start=5", "--end=5"]).is_ok());
+        assert!(with(&["--concurrency=0"]).is_err());
+        assert!(with(&["--checkpoint-key=a b"]).is_err());
+        let c = with(&["--checkpoint-interval=0"]).unwrap();
+        assert!(c.checkpoint.interval.is_none());
+        assert!(with(&["--checkpoint-interval=0", "--reset-checkpoint"]).is_err());
+        let c = with(&[
+            "--checkpoint-key=nightly",
+            "--reset-checkpoint",
+            "--dry-run",
+        ])
+        .unwrap();
+        assert!(c.checkpoint.reset && c.dry_run);
+        assert_eq!(c.checkpoint.name.as_str(), "nightly");
+    }
+}

@@ -1,1 +1,601 @@
-//! TODO
+//! The run: plan the range (log size, checkpoint, resume rules), dispatch
+//! chunks into a rayon pool, collect completions on the checkpoint thread,
+//! stop cleanly on a signal or a fatal error, and summarise.
+//!
+//! Dispatch never runs more than a bounded window ahead of the watermark, so
+//! memory stays flat however large the range is. A fatal error (Rekor gone
+//! after retries, a backend write failing) stops dispatch, lets in-flight
+//! chunks drain and saves the watermark, which by construction is below the
+//! failed chunk.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use crate::checkpoint::{CheckpointRecord, CheckpointStore, Checkpointer};
+use crate::config::{Config, UsageError};
+use crate::progress::{Progress, Snapshot};
+use crate::rekor::{FetchError, RekorClient};
+use crate::sink::{Backend, DrySink, Sink};
+use crate::worker::{process_chunk, ChunkError, Completion, EntryFailure};
+
+/// Indices fetched and written together by one task.
+const CHUNK: u64 = 10;
+/// In-flight window per worker, in indices.
+const WINDOW_PER_WORKER: u64 = 64;
+/// Failed indices listed in the summary line; the rest go to the file.
+const FAILURES_LISTED: usize = 20;
+
+/// How a run ended, when it did not end in an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Every entry of the range is indexed (or there was nothing to do).
+    Complete,
+    /// The range was processed but some entries could not be indexed.
+    CompleteWithFailures,
+    /// Stopped by SIGINT/SIGTERM after finishing in-flight work.
+    Interrupted,
+}
+
+/// State shared by the dispatcher, the workers and the checkpoint thread.
+pub struct Shared {
+    /// No new work: set by a signal or a fatal error.
+    pub stop: Arc<AtomicBool>,
+    /// Set by SIGINT/SIGTERM only.
+    pub interrupted: Arc<AtomicBool>,
+    fatal: Mutex<Option<anyhow::Error>>,
+    /// The watermark as last published by the checkpoint thread.
+    watermark: Mutex<u64>,
+    moved: Condvar,
+}
+
+impl Shared {
+    pub fn new(stop: Arc<AtomicBool>, interrupted: Arc<AtomicBool>) -> Shared {
+        Shared {
+            stop,
+            interrupted,
+            fatal: Mutex::new(None),
+            watermark: Mutex::new(0),
+            moved: Condvar::new(),
+        }
+    }
+
+    /// Records the first fatal error and stops the run.
+    fn fail(&self, error: anyhow::Error) {
+        let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+        if fatal.is_none() {
+            *fatal = Some(error);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+        self.moved.notify_all();
+    }
+
+    fn take_fatal(&self) -> Option<anyhow::Error> {
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn publish_watermark(&self, next: u64) {
+        *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) = next;
+        self.moved.notify_all();
+    }
+
+    /// Blocks until `index` is inside the window or the run stops. Returns
+    /// false when the run stops.
+    fn wait_for_window(&self, index: u64, window: u64) -> bool {
+        let mut next = self.watermark.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            if index < next.saturating_add(window) {
+                return true;
+            }
+            // A timeout too, because signals set `stop` without notifying.
+            next = self
+                .moved
+                .wait_timeout(next, Duration::from_millis(100))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// What the planning step decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    NothingToDo(String),
+    Run {
+        /// `firstIndex` for the checkpoint record.
+        first_index: u64,
+        /// First index this run processes.
+        resume_at: u64,
+        end: u64,
+    },
+}
+
+/// Applies the resume rules. `last` is the log's last index (`None`: empty
+/// log); `existing` the stored checkpoint (already ignored when resetting).
+pub fn plan(
+    start: Option<u64>,
+    end: Option<u64>,
+    last: Option<u64>,
+    existing: Option<&CheckpointRecord>,
+    checkpoint_name: &str,
+) -> Result<Plan, UsageError> {
+    let end = match (end, last) {
+        (Some(end), Some(last)) if end > last => {
+            return Err(UsageError(format!(
+                "--end {end} is beyond the log's last index {last}"
+            )))
+        }
+        (Some(end), None) => {
+            return Err(UsageError(format!(
+                "--end {end} is beyond the log: the log is empty"
+            )))
+        }
+        (Some(end), Some(_)) => end,
+        (None, Some(last)) => last,
+        (None, None) => return Ok(Plan::NothingToDo("the log is empty".to_string())),
+    };
+    let Some(cp) = existing else {
+        let start = start.unwrap_or(0);
+        if start > end {
+            return Err(UsageError(format!(
+                "--start {start} is beyond --end {end} (the log's last index is {})",
+                last.unwrap_or(0)
+            )));
+        }
+        return Ok(Plan::Run {
+            first_index: start,
+            resume_at: start,
+            end,
+        });
+    };
+    let covered = format!(
+        "checkpoint {checkpoint_name:?} covers {}..={}",
+        cp.first_index, cp.last_completed_index
+    );
+    let advice = "use --reset-checkpoint to start over, or another --checkpoint-key";
+    if let Some(start) = start {
+        if start < cp.first_index {
+            return Err(UsageError(format!(
+                "{covered}, but --start {start} is below it: indices {start}..{} would not be indexed; {advice}",
+                cp.first_index
+            )));
+        }
+        if start > cp.last_completed_index + 1 {
+            return Err(UsageError(format!(
+                "{covered}, but --start {start} would leave indices {}..{start} unindexed; {advice}",
+                cp.last_completed_index + 1
+            )));
+        }
+    }
+    if end < cp.first_index {
+        return Err(UsageError(format!(
+            "{covered}, but --end {end} is below it; {advice}"
+        )));
+    }
+    let resume_at = cp.last_completed_index + 1;
+    if resume_at > end {
+        return Ok(Plan::NothingToDo(format!(
+            "{covered}, which already reaches --end {end}"
+        )));
+    }
+    Ok(Plan::Run {
+        first_index: cp.first_index,
+        resume_at,
+        end,
+    })
+}
+
+/// Runs a backfill as configured.
+pub fn run(
+    config: &Config,
+    backend: &dyn Backend,
+    shared: Arc<Shared>,
+) -> anyhow::Result<RunOutcome> {
+    let started = Instant::now();
+    let client = Arc::new(RekorClient::new(&config.rekor, Arc::clone(&shared.stop)));
+    let info = match client.log_info() {
+        Ok(info) => info,
+        Err(FetchError::Cancelled) => return Ok(RunOutcome::Interrupted),
+        Err(FetchError::Fatal(e)) => {
+            return Err(e.context(format!(
+                "reading the log size from {}",
+                config.rekor.address
+            )))
+        }
+    };
+    let last = info.total_size().checked_sub(1);
+    log::info!(
+        "Rekor {}: {} entries (active shard {}, {} inactive shard(s)); backend {}{}",
+        config.rekor.address,
+        info.total_size(),
+        info.active_tree_size,
+        info.inactive_tree_sizes.len(),
+        backend.describe(),
+        if config.dry_run {
+            " (dry run: nothing is written)"
+        } else {
+            ""
+        }
+    );
+
+    let name = &config.checkpoint.name;
+    let mut store: Option<Box<dyn CheckpointStore>> = match config.checkpoint.interval {
+        Some(_) => Some(
+            backend
+                .connect_checkpoint_store(config.dry_run)
+                .context("connecting to the backend for the checkpoint")?,
+        ),
+        None => None,
+    };
+    let mut existing = None;
+    if let Some(store) = store.as_mut() {
+        if config.checkpoint.reset {
+            if config.dry_run {
+                log::info!("Dry run: checkpoint {name:?} would be deleted; ignoring it");
+            } else {
+                store
+                    .delete(name)
+                    .with_context(|| format!("deleting checkpoint {name:?}"))?;
+                log::info!("Checkpoint {name:?} deleted (--reset-checkpoint)");
+            }
+        } else {
+            existing = store
+                .load(name)
+                .with_context(|| format!("reading checkpoint {name:?}"))?;
+        }
+    }
+    let (first_index, resume_at, end) = match plan(
+        config.start,
+        config.end,
+        last,
+        existing.as_ref(),
+        name.as_str(),
+    )? {
+        Plan::NothingToDo(why) => {
+            log::info!("Nothing to do: {why}");
+            return Ok(RunOutcome::Complete);
+        }
+        Plan::Run {
+            first_index,
+            resume_at,
+            end,
+        } => (first_index, resume_at, end),
+    };
+    if let Some(cp) = &existing {
+        log::info!(
+            "Resuming from checkpoint: last completed index {}",
+            cp.last_completed_index
+        );
+    }
+    if config.dry_run {
+        store = None;
+    }
+
+    let failed_file = match &config.failed_entries {
+        Some(path) => Some(BufWriter::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening --failed-entries file {}", path.display()))?,
+        )),
+        None => None,
+    };
+
+    let workers = config.concurrency.get();
+    let mut sinks: Vec<Mutex<Box<dyn Sink>>> = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let sink: Box<dyn Sink> = if config.dry_run {
+            Box::new(DrySink)
+        } else {
+            backend
+                .connect_sink()
+                .context("connecting to the backend")?
+        };
+        sinks.push(Mutex::new(sink));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers)
+        .thread_name(|i| format!("worker-{i}"))
+        .build()
+        .context("starting the worker pool")?;
+
+    log::info!(
+        "Indexing log entries {resume_at}..={end} with {workers} worker(s){}",
+        match config.checkpoint.interval {
+            Some(n) => format!(", checkpoint {name:?} every {n} entries"),
+            None => ", checkpointing off".to_string(),
+        }
+    );
+    shared.publish_watermark(resume_at);
+    let checkpointer = Checkpointer::new(
+        name.clone(),
+        store,
+        first_index,
+        resume_at,
+        config.checkpoint.interval.map_or(u64::MAX, |n| n.get()),
+    );
+    let total = end - resume_at + 1;
+    let (tx, rx) = crossbeam_channel::unbounded::<Completion>();
+    let collector = {
+        let shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("checkpoint".to_string())
+            .spawn(move || collect(rx, checkpointer, failed_file, total, &shared))
+            .context("starting the checkpoint thread")?
+    };
+
+    let window = WINDOW_PER_WORKER * workers as u64;
+    pool.in_place_scope(|scope| {
+        let mut first = resume_at;
+        while first <= end {
+            let last = end.min(first.saturating_add(CHUNK - 1));
+            if !shared.wait_for_window(last, window) {
+                break;
+            }
+            let (client, shared, sinks, tx) = (&client, &shared, &sinks, tx.clone());
+            scope.spawn(move |_| run_chunk(first..=last, client, sinks, shared, tx));
+            first = match last.checked_add(1) {
+                Some(n) => n,
+                None => break,
+            };
+        }
+    });
+    drop(tx);
+    let summary = collector
+        .join()
+        .map_err(|_| anyhow!("the checkpoint thread panicked"))?;
+
+    report(&summary, started.elapsed(), resume_at, end);
+    if let Some(error) = shared.take_fatal() {
+        return Err(error);
+    }
+    if shared.interrupted.load(Ordering::SeqCst) && summary.done < total {
+        return Ok(RunOutcome::Interrupted);
+    }
+    if summary.failures.is_empty() {
+        Ok(RunOutcome::Complete)
+    } else {
+        Ok(RunOutcome::CompleteWithFailures)
+    }
+}
+
+fn run_chunk(
+    indices: RangeInclusive<u64>,
+    client: &RekorClient,
+    sinks: &[Mutex<Box<dyn Sink>>],
+    shared: &Shared,
+    tx: crossbeam_channel::Sender<Completion>,
+) {
+    if shared.stop.load(Ordering::SeqCst) {
+        return;
+    }
+    // Each pool thread owns the sink at its index; the lock is uncontended.
+    let slot = rayon::current_thread_index().unwrap_or(0) % sinks.len();
+    let mut sink = sinks[slot].lock().unwrap_or_else(|e| e.into_inner());
+    match process_chunk(indices.clone(), client, sink.as_mut()) {
+        Ok(completion) => {
+            // The receiver only goes away after every sender is dropped.
+            let _ = tx.send(completion);
+        }
+        Err(ChunkError::Fetch(FetchError::Cancelled)) => {}
+        Err(ChunkError::Fetch(FetchError::Fatal(e))) => shared.fail(e.context(format!(
+            "fetching log entries {}..={} from Rekor",
+            indices.start(),
+            indices.end()
+        ))),
+        Err(ChunkError::Write(e)) => shared.fail(anyhow!(
+            "writing the keys of log entries {}..={}: {e}",
+            indices.start(),
+            indices.end()
+        )),
+    }
+}
+
+/// What the checkpoint thread saw.
+struct Summary {
+    done: u64,
+    keys_written: u64,
+    failures: Vec<EntryFailure>,
+    watermark: u64,
+    saved: Option<u64>,
+}
+
+/// The checkpoint thread: advances the watermark, saves checkpoints,
+/// records failures, reports progress. Saves a last time when every
+/// sender is gone.
+fn collect(
+    rx: Receiver<Completion>,
+    mut checkpointer: Checkpointer,
+    mut failed_file: Option<BufWriter<File>>,
+    total: u64,
+    shared: &Shared,
+) -> Summary {
+    let mut progress = Progress::new(total);
+    let mut summary = Summary {
+        done: 0,
+        keys_written: 0,
+        failures: Vec::new(),
+        watermark: checkpointer.next(),
+        saved: checkpointer.saved(),
+    };
+    let mut save_failed = false;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(completion) => {
+                for index in completion.indices.clone() {
+                    if let Err(e) = checkpointer.complete(index) {
+                        shared.fail(anyhow!("internal error: {e:?}"));
+                    }
+                }
+                summary.done += completion.indices.end() - completion.indices.start() + 1;
+                summary.keys_written += completion.keys_written;
+                if let Some(file) = failed_file.as_mut() {
+                    for failure in &completion.failures {
+                        if let Err(e) = writeln!(file, "{}", failure.to_json_line()) {
+                            shared.fail(anyhow!("writing --failed-entries: {e}"));
+                        }
+                    }
+                }
+                summary.failures.extend(completion.failures);
+                shared.publish_watermark(checkpointer.next());
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if !save_failed {
+            if let Err(e) = checkpointer.maybe_save() {
+                save_failed = true;
+                shared.fail(e.context("saving the checkpoint"));
+            }
+        }
+        progress.update(Snapshot {
+            done: summary.done,
+            total,
+            watermark: checkpointer.next(),
+            saved: checkpointer.saved(),
+        });
+    }
+    progress.finish();
+    if let Err(e) = checkpointer.save_now() {
+        shared.fail(e.context("saving the final checkpoint"));
+    }
+    if let Some(file) = failed_file.as_mut() {
+        if let Err(e) = file.flush() {
+            shared.fail(anyhow!("writing --failed-entries: {e}"));
+        }
+    }
+    summary.watermark = checkpointer.next();
+    summary.saved = checkpointer.saved();
+    summary
+}
+
+fn report(summary: &Summary, elapsed: Duration, resume_at: u64, end: u64) {
+    let secs = elapsed.as_secs_f64();
+    let rate = if secs > 0.0 {
+        summary.done as f64 / secs
+    } else {
+        0.0
+    };
+    let total = end - resume_at + 1;
+    let verb = if summary.done == total {
+        "complete"
+    } else {
+        "stopped"
+    };
+    log::info!(
+        "Backfill {verb}: {}/{} entries of {resume_at}..={end}, {} keys written, {} failed, {:.1}s, {:.0} entries/s; watermark {}, checkpoint {}",
+        summary.done,
+        total,
+        summary.keys_written,
+        summary.failures.len(),
+        secs,
+        rate,
+        summary.watermark,
+        summary
+            .saved
+            .map_or_else(|| "not saved".to_string(), |n| format!("at {n}")),
+    );
+    if !summary.failures.is_empty() {
+        let mut indices: Vec<u64> = summary.failures.iter().map(|f| f.log_index).collect();
+        indices.sort_unstable();
+        let listed: Vec<String> = indices
+            .iter()
+            .take(FAILURES_LISTED)
+            .map(u64::to_string)
+            .collect();
+        let more = indices.len().saturating_sub(FAILURES_LISTED);
+        log::error!(
+            "{} entries could not be indexed: [{}]{}",
+            indices.len(),
+            listed.join(" "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::SystemTime;
+
+    fn cp(first: u64, last: u64) -> CheckpointRecord {
+        CheckpointRecord {
+            first_index: first,
+            last_completed_index: last,
+            last_updated: SystemTime::now(),
+        }
+    }
+
+    fn run_plan(first_index: u64, resume_at: u64, end: u64) -> Plan {
+        Plan::Run {
+            first_index,
+            resume_at,
+            end,
+        }
+    }
+
+    #[test]
+    fn fresh_runs() {
+        assert_eq!(
+            plan(None, None, Some(99), None, "d"),
+            Ok(run_plan(0, 0, 99))
+        );
+        assert_eq!(
+            plan(Some(5), Some(9), Some(99), None, "d"),
+            Ok(run_plan(5, 5, 9))
+        );
+        assert!(matches!(
+            plan(None, None, None, None, "d"),
+            Ok(Plan::NothingToDo(_))
+        ));
+        assert!(plan(None, Some(100), Some(99), None, "d")
+            .unwrap_err()
+            .0
+            .contains("beyond the log"));
+        assert!(plan(None, Some(0), None, None, "d").is_err());
+        assert!(plan(Some(100), None, Some(99), None, "d").is_err());
+    }
+
+    #[test]
+    fn resume_rules() {
+        let c = cp(10, 49);
+        assert_eq!(
+            plan(None, None, Some(99), Some(&c), "d"),
+            Ok(run_plan(10, 50, 99))
+        );
+        assert_eq!(
+            plan(Some(10), None, Some(99), Some(&c), "d"),
+            Ok(run_plan(10, 50, 99))
+        );
+        assert_eq!(
+            plan(Some(50), None, Some(99), Some(&c), "d"),
+            Ok(run_plan(10, 50, 99))
+        );
+        let gap = plan(Some(51), None, Some(99), Some(&c), "d").unwrap_err().0;
+        assert!(
+            gap.contains("50..51 unindexed") && gap.contains("--reset-checkpoint"),
+            "{gap}"
+        );
+        let below = plan(Some(3), None, Some(99), Some(&c), "d").unwrap_err().0;
+        assert!(below.contains("below"), "{below}");
+        assert!(matches!(
+            plan(None, Some(49), Some(99), Some(&c), "d"),
+            Ok(Plan::NothingToDo(_))
+        ));
+        assert!(plan(None, Some(5), Some(99), Some(&c), "d").is_err());
+    }
+}

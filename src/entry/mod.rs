@@ -27,3 +27,17 @@ pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>
     let _ = (body, attestation);
     Err(KeyError("not implemented yet".into()))
 }
+
+/// Go `base64.StdEncoding` decoding (placeholder until the entry module lands).
+pub fn go_base64_decode(text: &str) -> Result<Vec<u8>, KeyError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| KeyError(format!("bad base64: {e}")))
+}
+
+/// One line of `rekor-backfill keys` (placeholder until the entry module lands).
+pub fn keys_for_line(line: &str) -> String {
+    let _ = line;
+    serde_json::json!({"error": "not implemented yet"}).to_string()
+}

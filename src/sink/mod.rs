@@ -53,3 +53,9 @@ pub trait Backend: Send + Sync {
     fn connect_checkpoint_store(&self, read_only: bool)
         -> anyhow::Result<Box<dyn CheckpointStore>>;
 }
+
+/// The backend the configuration chose (placeholder until the sinks land).
+pub fn backend_for(choice: &crate::config::BackendChoice) -> anyhow::Result<Box<dyn Backend>> {
+    let _ = choice;
+    anyhow::bail!("backends are not implemented yet")
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests, the demo and the harness need
+# (Debian 12). Idempotent: does nothing when everything is present.
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v mariadbd >/dev/null || need+=(mariadb-server)
+command -v minisign >/dev/null || need+=(minisign)
+command -v openssl >/dev/null || need+=(openssl)
+command -v gpg >/dev/null || need+=(gnupg)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v python3 >/dev/null || need+=(python3)
+
+if ((${#need[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "cargo (Rust toolchain) is required" >&2; exit 1; }

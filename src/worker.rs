@@ -1,0 +1,167 @@
+//! One unit of work: a chunk of consecutive log indices, fetched, decoded,
+//! keyed and written with one backend round trip.
+//!
+//! A chunk is complete only after the write that carries its keys has
+//! succeeded. Entries that cannot be decoded or keyed are per-entry failures:
+//! deterministic, so they count as done (reported, never indexed).
+
+use std::ops::RangeInclusive;
+
+use sha2::{Digest, Sha256};
+
+use crate::entry;
+use crate::rekor::{FetchError, FetchedEntry, RekorClient};
+use crate::sink::{IndexedEntry, Sink, SinkError};
+
+/// An entry that could not be indexed, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryFailure {
+    pub log_index: u64,
+    pub uuid: String,
+    pub error: String,
+}
+
+impl EntryFailure {
+    /// The `--failed-entries` line: `{"logIndex":N,"uuid":"...","error":"..."}`.
+    pub fn to_json_line(&self) -> String {
+        serde_json::json!({
+            "logIndex": self.log_index,
+            "uuid": self.uuid,
+            "error": self.error,
+        })
+        .to_string()
+    }
+}
+
+/// A finished chunk, sent to the checkpoint thread.
+#[derive(Debug)]
+pub struct Completion {
+    pub indices: RangeInclusive<u64>,
+    pub keys_written: u64,
+    pub failures: Vec<EntryFailure>,
+}
+
+/// Why a chunk did not complete.
+#[derive(Debug)]
+pub enum ChunkError {
+    Fetch(FetchError),
+    Write(SinkError),
+}
+
+pub fn process_chunk(
+    indices: RangeInclusive<u64>,
+    client: &RekorClient,
+    sink: &mut dyn Sink,
+) -> Result<Completion, ChunkError> {
+    let mut indexed = Vec::with_capacity(indices.clone().count());
+    let mut failures = Vec::new();
+    for fetched in client.entries(indices.clone()).map_err(ChunkError::Fetch)? {
+        let index = fetched.log_index;
+        match entry_keys(&fetched) {
+            Ok(keys) => indexed.push(IndexedEntry {
+                uuid: fetched.uuid,
+                keys,
+            }),
+            Err(error) => {
+                log::warn!(
+                    "Entry {} ({}) cannot be indexed: {}",
+                    index,
+                    fetched.uuid,
+                    error
+                );
+                failures.push(EntryFailure {
+                    log_index: index,
+                    uuid: fetched.uuid,
+                    error,
+                });
+            }
+        }
+    }
+    sink.write(&indexed).map_err(ChunkError::Write)?;
+    let keys_written = indexed.iter().map(|e| e.keys.len() as u64).sum();
+    for e in &indexed {
+        log::debug!("Indexed entry {} with {} keys", e.uuid, e.keys.len());
+    }
+    Ok(Completion {
+        indices,
+        keys_written,
+        failures,
+    })
+}
+
+/// The keys of one fetched entry, after checking that its UUID belongs to
+/// its body, so the index never points at the wrong entry.
+pub fn entry_keys(fetched: &FetchedEntry) -> Result<Vec<String>, String> {
+    let Some(body_b64) = fetched.body.as_str() else {
+        return Err("the server returned a body that is not a string".to_string());
+    };
+    let body = entry::go_base64_decode(body_b64).map_err(|e| format!("body: {e}"))?;
+    check_uuid(&fetched.uuid, &body)?;
+    let attestation = match &fetched.attestation {
+        Some(data) if !data.is_empty() => {
+            Some(entry::go_base64_decode(data).map_err(|e| format!("attestation: {e}"))?)
+        }
+        _ => None,
+    };
+    entry::index_keys(&body, attestation.as_deref()).map_err(|e| e.to_string())
+}
+
+/// A UUID is the Merkle leaf hash SHA-256(0x00 ‖ body) in hex, optionally
+/// preceded by a 16-hex tree id.
+pub fn check_uuid(uuid: &str, body: &[u8]) -> Result<(), String> {
+    let is_hex = uuid.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_hex || !(uuid.len() == 64 || uuid.len() == 80) {
+        return Err(format!(
+            "the entry UUID {uuid:?} is not 64 or 80 hex characters"
+        ));
+    }
+    let leaf = &uuid[uuid.len() - 64..];
+    let mut hasher = Sha256::new();
+    hasher.update([0u8]);
+    hasher.update(body);
+    let expected = hex::encode(hasher.finalize());
+    if !leaf.eq_ignore_ascii_case(&expected) {
+        return Err(format!(
+            "the entry UUID does not match its body (leaf hash of the body is {expected})"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(body: &[u8]) -> String {
+        let mut h = Sha256::new();
+        h.update([0u8]);
+        h.update(body);
+        hex::encode(h.finalize())
+    }
+
+    #[test]
+    fn uuid_must_be_the_leaf_hash() {
+        let body = br#"{"apiVersion":"0.0.1","kind":"x","spec":{}}"#;
+        let l = leaf(body);
+        assert!(check_uuid(&l, body).is_ok());
+        assert!(check_uuid(&format!("24296fb24b8ad77a{l}"), body).is_ok());
+        assert!(check_uuid(&l.to_uppercase(), body).is_ok());
+        assert!(check_uuid(&l, b"other")
+            .unwrap_err()
+            .contains("does not match"));
+        assert!(check_uuid("xyz", body).unwrap_err().contains("hex"));
+        assert!(check_uuid(&l[..63], body).is_err());
+    }
+
+    #[test]
+    fn failure_line_is_json() {
+        let f = EntryFailure {
+            log_index: 7,
+            uuid: "ab".into(),
+            error: "bad \"x\"".into(),
+        };
+        let v: serde_json::Value = serde_json::from_str(&f.to_json_line()).unwrap();
+        assert_eq!(v["logIndex"], 7);
+        assert_eq!(v["error"], "bad \"x\"");
+    }
+}
