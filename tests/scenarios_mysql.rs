@@ -38,8 +38,8 @@ fn sigkill_at_random_moments() {
 }
 
 #[test]
-fn sigterm_stops_gracefully() {
-    scenarios::sigterm_stops_gracefully::<MysqlBackend>();
+fn signals_stop_gracefully() {
+    scenarios::signals_stop_gracefully::<MysqlBackend>();
 }
 
 #[test]

@@ -12,10 +12,15 @@ use replay_rekor::{Fault, FaultTarget, Malformation, RetrieveMode};
 
 use super::backend::{assert_same, Checkpoint, IndexBackend};
 use super::tool::{self, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
-use super::{contiguous_prefix, Fixture, Rng};
+use super::{contiguous_from, Fixture, Rng};
 
 /// Long enough for any wait on the tool in a healthy run.
 const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Per-answer delay that stretches a run over the corpus to about half a
+/// second with batches of 10 (several seconds with single fetches), so that
+/// kills, signals and failures land mid-run.
+const SLOW: Duration = Duration::from_millis(20);
 
 fn sorted(mut v: Vec<u64>) -> Vec<u64> {
     v.sort_unstable();
@@ -144,8 +149,13 @@ pub fn rerun_changes_nothing<B: IndexBackend>() {
     let first = fx.snapshot();
     assert_same(&first.leaf_view(), fx.reference(), "first run");
 
-    fx.run(&["--reset-checkpoint", "--concurrency", "16"])
-        .expect_code(fx.expected_exit(0..size), "rerun");
+    fx.run(&[
+        "--reset-checkpoint",
+        "--concurrency",
+        "16",
+        "--rekor-disable-keepalives",
+    ])
+    .expect_code(fx.expected_exit(0..size), "rerun");
     assert_same(&fx.snapshot(), &first, "after a rerun");
 
     fx.server.reset_stats();
@@ -212,8 +222,7 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
     const KILLS: u32 = 6;
     let fx = Fixture::<B>::new("sigkill");
     let size = fx.size();
-    // About 1.2 s for the whole log: kills land mid-run.
-    fx.server.set_delay(Duration::from_millis(5));
+    fx.server.set_delay(SLOW);
     let mut rng = Rng::new("sigkill");
     let (mut kills, mut rounds) = (0, 0);
     let mut previous: Option<Checkpoint> = None;
@@ -223,8 +232,10 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
             rounds <= 40,
             "only {kills} of {rounds} runs were still running at the kill"
         );
+        fx.server.reset_stats();
         let mut running = fx.spawn(&["--checkpoint-interval", "3", "--concurrency", "2"]);
-        thread::sleep(Duration::from_millis(30 + rng.below(250)));
+        let after = Duration::from_millis(30 + rng.below(400));
+        thread::sleep(after);
         let killed = running.is_running();
         if killed {
             running.signal(libc::SIGKILL);
@@ -242,6 +253,10 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
             );
         }
         let cp = fx.assert_checkpoint_sound(&when);
+        eprintln!(
+            "round {rounds}: killed {killed} after {after:?}, {} entries served, checkpoint {cp:?}",
+            fx.server.stats().entries_served
+        );
         if let (Some(p), Some(c)) = (previous, cp) {
             assert!(
                 c.last_completed_index >= p.last_completed_index,
@@ -270,40 +285,49 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
     );
 }
 
-/// Scenario 7: SIGTERM: in-flight work finishes, exit 130, the checkpoint is saved
-/// and covers everything served before the signal; a rerun completes.
-pub fn sigterm_stops_gracefully<B: IndexBackend>() {
-    let fx = Fixture::<B>::new("sigterm");
+/// Scenario 7: SIGTERM, then SIGINT on the resumed run: in-flight work
+/// finishes, exit 130, the checkpoint is saved and covers everything served
+/// before the signal; a last rerun completes.
+pub fn signals_stop_gracefully<B: IndexBackend>() {
+    let fx = Fixture::<B>::new("signals");
     let size = fx.size();
-    fx.server.set_delay(Duration::from_millis(5));
-    // No periodic save within the run: the checkpoint can only come from
-    // the save on shutdown.
-    let mut running = fx.spawn(&["--checkpoint-interval", "100000", "--concurrency", "2"]);
-    running.wait_until("60 entries served", PATIENCE, || {
-        fx.server.stats().entries_served >= 60
-    });
-    let served_before = fx.server.served_indices();
-    running.signal(libc::SIGTERM);
-    let out = running.wait_for(PATIENCE);
-    out.expect_code(EXIT_INTERRUPTED, "SIGTERM");
-    summary_line(&out, "stopped");
-    let cp = fx
-        .assert_checkpoint_sound("after SIGTERM")
-        .expect("the checkpoint is saved on SIGTERM");
-    let prefix = contiguous_prefix(&served_before);
-    assert!(
-        cp.last_completed_index + 1 >= prefix,
-        "entries 0..{prefix} were served before the signal, but the checkpoint stops at {cp:?}"
-    );
-    assert!(
-        cp.last_completed_index < size - 1,
-        "the run was not interrupted at all"
-    );
+    fx.server.set_delay(SLOW);
+    let mut resumed: Option<u64> = None;
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+        fx.server.reset_stats();
+        // No periodic save within the run: the checkpoint can only come
+        // from the save on shutdown.
+        let mut running = fx.spawn(&["--checkpoint-interval", "100000", "--concurrency", "2"]);
+        running.wait_until("60 entries served", PATIENCE, || {
+            fx.server.stats().entries_served >= 60
+        });
+        let served_before = fx.server.served_indices();
+        running.signal(signal);
+        let out = running.wait_for(PATIENCE);
+        out.expect_code(EXIT_INTERRUPTED, name);
+        assert_eq!(out.resumed_from(), resumed, "{name}: {}", out.stderr);
+        summary_line(&out, "stopped");
+        let cp = fx
+            .assert_checkpoint_sound(&format!("after {name}"))
+            .unwrap_or_else(|| panic!("no checkpoint saved on {name}"));
+        let from = resumed.map_or(0, |n| n + 1);
+        let reached = contiguous_from(&served_before, from);
+        assert!(
+            cp.last_completed_index + 1 >= reached,
+            "{name}: entries {from}..{reached} were served before the signal, \
+             but the checkpoint stops at {cp:?}"
+        );
+        assert!(
+            cp.last_completed_index < size - 1,
+            "{name}: the run was not interrupted"
+        );
+        resumed = Some(cp.last_completed_index);
+    }
 
     fx.server.set_delay(Duration::ZERO);
     let out = fx.run(&[]);
-    out.expect_code(fx.expected_exit(0..size), "rerun after SIGTERM");
-    assert_eq!(out.resumed_from(), Some(cp.last_completed_index));
+    out.expect_code(fx.expected_exit(0..size), "rerun after the signals");
+    assert_eq!(out.resumed_from(), resumed);
     assert_same(
         &fx.snapshot().leaf_view(),
         fx.reference(),
@@ -346,7 +370,7 @@ pub fn backend_stopped_mid_run<B: IndexBackend>() {
     let size = fx.size();
     let reference = fx.reference().clone();
 
-    fx.server.set_delay(Duration::from_millis(5));
+    fx.server.set_delay(SLOW);
     let mut running = fx.spawn(&["--checkpoint-interval", "10", "--concurrency", "2"]);
     running.wait_until("100 entries served", PATIENCE, || {
         fx.server.stats().entries_served >= 100
@@ -438,7 +462,7 @@ pub fn dropped_connections_are_retried<B: IndexBackend>() {
 pub fn rekor_gone_is_fatal<B: IndexBackend>() {
     let fx = Fixture::<B>::new("rekor-gone");
     let size = fx.size();
-    fx.server.set_delay(Duration::from_millis(5));
+    fx.server.set_delay(SLOW);
     let mut running = fx.spawn(&[
         "--rekor-retry-count",
         "2",
