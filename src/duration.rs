@@ -93,12 +93,29 @@ mod tests {
         assert_eq!(p("7ns").unwrap(), Duration::from_nanos(7));
         assert_eq!(p("+3s").unwrap(), Duration::from_secs(3));
         assert_eq!(p("1.0000000001s").unwrap(), Duration::from_secs(1));
+        assert_eq!(
+            p("2h45m1.5s").unwrap(),
+            Duration::from_millis((2 * 3600 + 45 * 60) * 1000 + 1500)
+        );
+        assert_eq!(p(".5ms").unwrap(), Duration::from_micros(500));
     }
 
     #[test]
     fn rejects_bad_forms() {
         for bad in [
-            "", "1", "s", "1x", "1 s", "-1s", "1s-", ".s", "3000000h", "1.2.3s", "ms1",
+            "",
+            "1",
+            "s",
+            "1x",
+            "1 s",
+            "-1s",
+            "1s-",
+            ".s",
+            "3000000h",
+            "1.2.3s",
+            "ms1",
+            "1..5s",
+            "99999999999999999999999h",
         ] {
             assert!(p(bad).is_err(), "{bad:?} should be rejected");
         }

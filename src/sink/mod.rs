@@ -3,6 +3,54 @@
 //! connection); the checkpoint thread owns one [`CheckpointStore`].
 
 use crate::checkpoint::CheckpointStore;
+use crate::config::{BackendChoice, UsageError};
+
+mod dsn;
+mod lowercase;
+mod mysql;
+mod redis;
+
+pub use self::dsn::{MysqlAddress, MysqlDsn, MysqlTls};
+pub use self::lowercase::go_to_lower;
+pub use self::mysql::MysqlBackend;
+pub use self::redis::RedisBackend;
+
+/// Why a batch could not be written; both backends retry a batch once on a
+/// new connection when the old one broke, but not when connecting failed.
+enum WriteError<E> {
+    /// No connection could be opened; retrying at once would not help.
+    Connect(anyhow::Error),
+    /// The backend refused or failed a command.
+    Backend(E),
+}
+
+/// `host:port`, with an IPv6 host in brackets.
+fn host_port(host: &str, port: u16) -> String {
+    format!("{}:{port}", bracket_ipv6(host))
+}
+
+/// An IPv6 address in brackets, any other host as it is.
+fn bracket_ipv6(host: &str) -> std::borrow::Cow<'_, str> {
+    if host.contains(':') {
+        format!("[{host}]").into()
+    } else {
+        host.into()
+    }
+}
+
+/// Installs `ring` as the process-wide rustls crypto provider.
+///
+/// The mysql and redis crates enable different rustls providers (aws-lc-rs
+/// and ring); with both compiled in, rustls refuses to pick one and panics at
+/// the first TLS handshake. Idempotent; the backends call it before they
+/// connect, and `main` may call it early.
+pub fn init_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider was installed first, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
 
 /// The keys of one log entry, ready to be written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,8 +102,26 @@ pub trait Backend: Send + Sync {
         -> anyhow::Result<Box<dyn CheckpointStore>>;
 }
 
-/// The backend the configuration chose (placeholder until the sinks land).
-pub fn backend_for(choice: &crate::config::BackendChoice) -> anyhow::Result<Box<dyn Backend>> {
-    let _ = choice;
-    anyhow::bail!("backends are not implemented yet")
+/// The backend the configuration chose. A DSN that does not parse is a
+/// usage error (exit status 2), reported before anything connects.
+pub fn backend_for(choice: &BackendChoice) -> Result<Box<dyn Backend>, UsageError> {
+    Ok(match choice {
+        BackendChoice::Redis {
+            host,
+            port,
+            password,
+            tls,
+            insecure_skip_verify,
+        } => Box::new(RedisBackend {
+            host: host.clone(),
+            port: *port,
+            password: password.clone(),
+            tls: *tls,
+            insecure_skip_verify: *insecure_skip_verify,
+        }),
+        BackendChoice::Mysql { dsn } => {
+            let dsn = MysqlDsn::parse(dsn.expose()).map_err(UsageError)?;
+            Box::new(MysqlBackend::new(dsn))
+        }
+    })
 }

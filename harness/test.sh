@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite (what `make test` and CI run):
+#   1. private Redis and MariaDB on loopback (harness/services.sh),
+#   2. cargo test over the workspace: unit tests, sink tests and the
+#      end-to-end scenarios against the real services,
+#   3. key parity: rekor-backfill against Rekor v1.5.4's own Go code
+#      (harness/key-oracle) over the corpus, plus the oracle's own tests.
+# Services are stopped on exit, also on failure. Ports: REDIS_PORT and
+# MYSQL_PORT (defaults 16379 and 13306).
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+state=${TEST_SERVICES_DIR:-$repo/.harness/test-services}
+passed=0 failed=0 failures=()
+
+stage() {
+    local name=$1
+    shift
+    echo
+    echo "=== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+
+cleanup() { harness/services.sh stop "$state" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+[ -r "$repo/../shared/corpus/entries.jsonl" ] || {
+    echo "test.sh: ../shared/corpus/entries.jsonl (beside the repo) is missing" >&2
+    exit 2
+}
+harness/services.sh start "$state" || { echo "test.sh: services did not start" >&2; exit 1; }
+eval "$(harness/services.sh env "$state")"
+
+stage "cargo build --release" cargo build --release --workspace --quiet
+stage "cargo test (unit, sinks, scenarios)" cargo test --workspace --release
+stage "key oracle tests (go test)" bash -c 'cd harness/key-oracle && go test ./...'
+stage "parity comparer tests" python3 harness/key-oracle/test_parity_compare.py
+stage "key parity vs Rekor's Go code (corpus)" harness/parity.sh target/release/rekor-backfill
+
+echo
+if ((failed)); then
+    printf 'failed stage: %s\n' "${failures[@]}"
+fi
+echo "stages: $passed passed, $failed failed"
+((failed == 0))
