@@ -110,6 +110,26 @@ const DEFAULT_FLAGS: [(&str, &str); 4] = [
     ("--checkpoint-interval", "20"),
 ];
 
+/// Tool arguments: `backend_args`, then the Rekor address, the checkpoint
+/// key and the defaults, each unless `extra` gives it, then `extra`.
+fn tool_args(
+    url: &str,
+    checkpoint: &str,
+    backend_args: Vec<String>,
+    extra: &[&str],
+) -> Vec<String> {
+    let own = [("--rekor-address", url), ("--checkpoint-key", checkpoint)];
+    let mut args = backend_args;
+    for (flag, value) in own.into_iter().chain(DEFAULT_FLAGS) {
+        if !extra.contains(&flag) {
+            args.push(flag.to_string());
+            args.push(value.to_string());
+        }
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 /// The share of corpus entries that must have keys for an index comparison
 /// to mean something (the rest are expected per-entry failures).
 const MIN_KEYED_SHARE: f64 = 0.95;
@@ -175,23 +195,9 @@ impl<B: IndexBackend> Fixture<B> {
         self.server.size()
     }
 
-    /// Tool arguments: `backend_args`, then this server, this checkpoint
-    /// key and the defaults, each unless `extra` gives it, then `extra`.
+    /// Tool arguments for this test's server and checkpoint key.
     pub fn args_with_backend(&self, backend_args: Vec<String>, extra: &[&str]) -> Vec<String> {
-        let url = self.server.url();
-        let own = [
-            ("--rekor-address", url.as_str()),
-            ("--checkpoint-key", self.name.as_str()),
-        ];
-        let mut args = backend_args;
-        for (flag, value) in own.into_iter().chain(DEFAULT_FLAGS) {
-            if !extra.contains(&flag) {
-                args.push(flag.to_string());
-                args.push(value.to_string());
-            }
-        }
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
+        tool_args(&self.server.url(), &self.name, backend_args, extra)
     }
 
     pub fn args(&self, extra: &[&str]) -> Vec<String> {
@@ -322,11 +328,7 @@ impl<B: IndexBackend> Fixture<B> {
             let name = "itest-reference";
             self.backend.purge(&prefixes);
             self.backend.delete_checkpoint(name);
-            let mut args = self.args(&[]);
-            let at = |flag: &str| args.iter().position(|a| a == flag).expect("flag present") + 1;
-            let (address, key) = (at("--rekor-address"), at("--checkpoint-key"));
-            args[address] = server.url();
-            args[key] = name.to_string();
+            let args = tool_args(&server.url(), name, self.backend.tool_args(), &[]);
             let out = tool::run(&args, &[]);
             out.expect_code(self.expected_exit(0..server.size()), "reference run");
             let snapshot = self.backend.snapshot(&prefixes);

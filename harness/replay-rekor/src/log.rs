@@ -101,13 +101,6 @@ impl Malformation {
     }
 }
 
-/// An index whose content does not come from the corpus cycle.
-#[derive(Clone, Debug)]
-enum Slot {
-    Explicit(Arc<Entry>),
-    Malformed(Malformation),
-}
-
 /// One entry exactly as served for an index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedEntry {
@@ -227,7 +220,10 @@ pub struct Shard {
 #[derive(Clone, Debug)]
 pub struct Log {
     corpus: Vec<Arc<Entry>>,
-    overrides: HashMap<u64, Slot>,
+    /// Entries served instead of the corpus cycle.
+    explicit: HashMap<u64, Arc<Entry>>,
+    /// Indices whose entry (explicit or cycled) is served broken.
+    malformed: HashMap<u64, Malformation>,
     active_tree_id: u64,
     inactive: Option<Shard>,
     size: u64,
@@ -239,7 +235,8 @@ impl Log {
         let size = corpus.len() as u64;
         Log {
             corpus: corpus.into_iter().map(Arc::new).collect(),
-            overrides: HashMap::new(),
+            explicit: HashMap::new(),
+            malformed: HashMap::new(),
             active_tree_id: DEFAULT_TREE_ID,
             inactive: None,
             size,
@@ -288,8 +285,7 @@ impl Log {
 
     /// Serves `entry` at `index`, growing the log to include it.
     pub fn put(&mut self, index: u64, entry: Entry) {
-        self.overrides
-            .insert(index, Slot::Explicit(Arc::new(entry)));
+        self.explicit.insert(index, Arc::new(entry));
         self.size = self.size.max(index + 1);
     }
 
@@ -305,12 +301,13 @@ impl Log {
     /// Breaks the entry at `index` (which must already be inside the log
     /// for it to be served).
     pub fn set_malformed(&mut self, index: u64, how: Malformation) {
-        self.overrides.insert(index, Slot::Malformed(how));
+        self.malformed.insert(index, how);
     }
 
     /// Drops explicit entries and malformations: the corpus cycle again.
     pub fn clear_overrides(&mut self) {
-        self.overrides.clear();
+        self.explicit.clear();
+        self.malformed.clear();
     }
 
     fn shard_of(&self, index: u64) -> (u64, u64, u64) {
@@ -321,15 +318,18 @@ impl Log {
         }
     }
 
-    /// The entry of the corpus cycle at `index`, ignoring overrides.
-    fn cycled(&self, index: u64) -> Option<(Arc<Entry>, Vec<u8>)> {
+    /// The entry at `index` and its body, before any malformation: the
+    /// explicit entry if there is one, else the corpus cycle's.
+    fn regular(&self, index: u64) -> Option<(Arc<Entry>, Vec<u8>)> {
+        if let Some(entry) = self.explicit.get(&index) {
+            return Some((entry.clone(), entry.body.clone()));
+        }
         let n = self.corpus.len() as u64;
         if n == 0 {
             return None;
         }
         let entry = &self.corpus[(index % n) as usize];
-        let body = distinguish(&entry.body, index / n);
-        Some((entry.clone(), body))
+        Some((entry.clone(), distinguish(&entry.body, index / n)))
     }
 
     /// What the server answers for `index`; `None` past the end.
@@ -338,27 +338,11 @@ impl Log {
             return None;
         }
         let (tree_id, shard_index, shard_size) = self.shard_of(index);
-        let regular = || -> Option<(Arc<Entry>, Vec<u8>)> {
-            match self.overrides.get(&index) {
-                Some(Slot::Explicit(e)) => Some((e.clone(), e.body.clone())),
-                _ => self.cycled(index),
-            }
-        };
-        let (meta, body_b64, uuid) = match self.overrides.get(&index) {
-            Some(Slot::Malformed(how)) => {
-                let (meta, body) = regular().unwrap_or_else(|| {
-                    (
-                        Arc::new(Entry::new(Vec::new())),
-                        br#"{"apiVersion":"0.0.1"}"#.to_vec(),
-                    )
-                });
-                let (body_b64, uuid) = malformed_body(*how, index, tree_id, &body);
-                (meta, body_b64, uuid)
-            }
-            _ => {
-                let (meta, body) = regular()?;
-                (meta, B64.encode(&body), entry_uuid(tree_id, &body))
-            }
+        let (meta, body) = self.regular(index)?;
+        let malformed = self.malformed.get(&index).copied();
+        let (body_b64, uuid) = match malformed {
+            Some(how) => malformed_body(how, index, tree_id, &body),
+            None => (B64.encode(&body), entry_uuid(tree_id, &body)),
         };
         Some(ServedEntry {
             log_index: index,
@@ -370,10 +354,7 @@ impl Log {
             tree_id,
             shard_index,
             shard_size,
-            malformed: self.overrides.get(&index).and_then(|s| match s {
-                Slot::Malformed(how) => Some(*how),
-                Slot::Explicit(_) => None,
-            }),
+            malformed,
         })
     }
 
@@ -579,6 +560,17 @@ mod tests {
         for how in Malformation::ALL {
             assert_eq!(Malformation::parse(how.name()), Some(how));
         }
+
+        // An explicit entry can be broken too, and mended by clearing.
+        log.put(9, Entry::new(b"{\"x\":9}".to_vec()));
+        log.set_malformed(9, Malformation::UuidMismatch);
+        let broken = log.served(9).unwrap();
+        assert_eq!(decoded(&broken), b"{\"x\":9}");
+        assert_ne!(broken.uuid, entry_uuid(DEFAULT_TREE_ID, b"{\"x\":9}"));
+        log.clear_overrides();
+        let mended = log.served(9).unwrap();
+        assert_eq!(mended.malformed, None);
+        assert_ne!(decoded(&mended), b"{\"x\":9}", "the corpus cycle again");
     }
 
     #[test]
