@@ -88,15 +88,6 @@ impl<'a> Value<'a> {
         (self.kind() == Kind::String).then(|| unquote(&self.0[1..self.0.len() - 1]))
     }
 
-    /// `Some(b)` for `true`/`false`.
-    pub fn as_bool(&self) -> Option<bool> {
-        match self.0 {
-            b"true" => Some(true),
-            b"false" => Some(false),
-            _ => None,
-        }
-    }
-
     /// Object members in input order, duplicates included (empty if not an
     /// object).
     pub fn members(&self) -> Members<'a> {

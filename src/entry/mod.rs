@@ -9,7 +9,7 @@
 
 mod body;
 mod dsse;
-pub mod gojson;
+mod gojson;
 mod hashedrekord;
 mod intoto;
 mod intoto_statement;
