@@ -3,9 +3,11 @@
 //!
 //! The key hash is over the stored `publicKey.content` bytes as they are
 //! (not re-canonicalised), but the key must still parse as a Rekor x509 key.
-//! Go's `validate()` re-verifies the signature; per §10 that step is
-//! skipped — the log verified it at upload — while every non-cryptographic
-//! check (hash length and hex, key parse, a non-empty signature) is kept.
+//! Go's `validate()` re-verifies the signature (and a certificate chain,
+//! at the leaf's NotBefore); per §10 that step is skipped — the log
+//! verified it at upload — while every non-cryptographic check (hash length
+//! and hex, key parse, a non-empty signature) is kept. Whether Go's verifier
+//! supports the key type (e.g. DSA) is part of the skipped step.
 
 use super::gojson::Value;
 use super::spec::{self, Hash};

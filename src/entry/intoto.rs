@@ -64,15 +64,10 @@ pub fn index_keys_v001(
             let env = dsse_envelope(envelope.as_bytes())?;
             dsse_structure(&env.payload, env.signatures.iter().map(String::as_str))?;
             let statement = spec::decode_base64(&env.payload, "envelope payload")?;
-            let computed = |bytes: &[u8]| Hash {
-                algorithm: Some("sha256".into()),
-                value: Some(sha256_hex(bytes)),
-            };
-            let payload_hash = Some(computed(&statement));
             let in_toto = env.payload_type == IN_TOTO_PAYLOAD_TYPE;
             (
-                computed(envelope.as_bytes()),
-                payload_hash,
+                Hash::sha256_of(envelope.as_bytes()),
+                Some(Hash::sha256_of(&statement)),
                 in_toto.then_some(statement),
             )
         }
@@ -88,8 +83,8 @@ pub fn index_keys_v001(
         keys.extend(h.key());
     }
     if let Some(statement) = statement {
-        // Stored 0.0.1 bodies do not record the payload type; an
-        // attestation that decodes as an in-toto statement is taken as one.
+        // Without an envelope the payload type is unknown (0.0.1 bodies do
+        // not store it): an attestation that decodes as a statement counts.
         keys.extend(intoto_statement::payload_keys(
             &statement,
             Rules::IntotoV001,
@@ -277,11 +272,7 @@ pub fn index_keys_v002(
             dsse_structure(&text, signature_texts.iter().map(String::as_str))?;
             let statement = gobase64::decode(text.as_bytes())
                 .map_err(|e| KeyError::new(format!("could not decode envelope payload: {e}")))?;
-            let computed = Hash {
-                algorithm: Some("sha256".into()),
-                value: Some(sha256_hex(&statement)),
-            };
-            (Some(computed), Some(statement))
+            (Some(Hash::sha256_of(&statement)), Some(statement))
         }
     };
 

@@ -46,6 +46,15 @@ impl Hash {
         Ok(())
     }
 
+    /// The `{sha256, H(bytes)}` object Go computes when it re-derives a hash
+    /// (from a stored envelope or payload).
+    pub fn sha256_of(bytes: &[u8]) -> Hash {
+        Hash {
+            algorithm: Some("sha256".into()),
+            value: Some(super::sha256_hex(bytes)),
+        }
+    }
+
     /// `HK(algorithm, value)` when both fields are present.
     pub fn key(&self) -> Option<String> {
         match (&self.algorithm, &self.value) {
