@@ -10,9 +10,7 @@
 use super::gojson::{Kind, Value};
 use super::intoto_statement::{self, Rules};
 use super::spec::{self, Hash};
-use super::{sha256_hex, KeyError};
-use crate::pki::x509::X509Key;
-use crate::pki::PublicKey;
+use super::KeyError;
 
 pub fn index_keys(spec: Value<'_>, attestation: Option<&[u8]>) -> Result<Vec<String>, KeyError> {
     // DecodeEntry.
@@ -95,13 +93,9 @@ pub fn index_keys(spec: Value<'_>, attestation: Option<&[u8]>) -> Result<Vec<Str
     // IndexKeys.
     let mut keys = Vec::new();
     for item in &signatures {
-        let verifier = item.verifier.as_deref().unwrap_or_default();
-        let key = X509Key::parse(verifier)?;
-        let canonical = key
-            .canonical_value()
-            .map_err(|e| KeyError::new(format!("could not canonicalize key: {e}")))?;
-        keys.push(format!("sha256:{}", sha256_hex(&canonical)));
-        keys.extend(key.subjects());
+        keys.extend(spec::signer_keys(
+            item.verifier.as_deref().unwrap_or_default(),
+        )?);
     }
     for h in [&payload_hash, &envelope_hash].into_iter().flatten() {
         keys.extend(h.key());

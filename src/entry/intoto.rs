@@ -279,12 +279,7 @@ pub fn index_keys_v002(
     // IndexKeys.
     let mut keys = Vec::new();
     for public_key in &public_keys {
-        let key = X509Key::parse(public_key)?;
-        let canonical = key
-            .canonical_value()
-            .map_err(|e| KeyError::new(format!("could not canonicize key: {e}")))?;
-        keys.push(format!("sha256:{}", sha256_hex(&canonical)));
-        keys.extend(key.subjects());
+        keys.extend(spec::signer_keys(public_key)?);
     }
     if let Some(h) = &payload_hash {
         keys.extend(h.key());

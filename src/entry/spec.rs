@@ -7,8 +7,10 @@
 //! with go-openapi's `Required` and `EnumCase` rules.
 
 use super::gojson::Value;
-use super::KeyError;
+use super::{sha256_hex, KeyError};
 use crate::pki::gobase64;
+use crate::pki::x509::X509Key;
+use crate::pki::PublicKey;
 
 /// A `{algorithm, value}` object as `DecodeEntry` builds it: present when
 /// the JSON value is an object; each field present when it is a string.
@@ -51,7 +53,7 @@ impl Hash {
     pub fn sha256_of(bytes: &[u8]) -> Hash {
         Hash {
             algorithm: Some("sha256".into()),
-            value: Some(super::sha256_hex(bytes)),
+            value: Some(sha256_hex(bytes)),
         }
     }
 
@@ -62,6 +64,19 @@ impl Hash {
             _ => None,
         }
     }
+}
+
+/// The keys dsse and intoto 0.0.2 write per signature: `"sha256:" +
+/// H(canon key)`, then the key's subjects. A key that does not parse or
+/// cannot be canonicalised is an error for the whole entry.
+pub fn signer_keys(public_key: &[u8]) -> Result<Vec<String>, KeyError> {
+    let key = X509Key::parse(public_key)?;
+    let canonical = key
+        .canonical_value()
+        .map_err(|e| KeyError::new(format!("could not canonicalize key: {e}")))?;
+    let mut keys = vec![format!("sha256:{}", sha256_hex(&canonical))];
+    keys.extend(key.subjects());
+    Ok(keys)
 }
 
 /// `DecodeEntry`'s base64 rule: a non-empty string at `obj[key]` is decoded

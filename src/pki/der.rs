@@ -184,6 +184,29 @@ impl<'a> Der<'a> {
     }
 }
 
+/// Go's base-128 integer (OID components, high tag numbers; cryptobyte and
+/// `encoding/asn1` agree): at most 5 bytes, no leading 0x80, below 2^31,
+/// not truncated. Advances `rest` past it.
+fn base128_int(rest: &mut &[u8]) -> Option<u32> {
+    let mut value: u32 = 0;
+    for i in 0..5 {
+        let (&b, tail) = rest.split_first()?;
+        *rest = tail;
+        if i == 0 && b == 0x80 {
+            return None;
+        }
+        // Four 7-bit groups fit in 28 bits; the fifth must keep it < 2^31.
+        if i == 4 && value >= 1 << 24 {
+            return None;
+        }
+        value = (value << 7) | u32::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// Go's `checkASN1Integer`: non-empty and minimally encoded.
 fn minimal_integer(b: &[u8]) -> bool {
     match b {
@@ -247,25 +270,7 @@ impl<'a> Oid<'a> {
         }
         let mut rest = contents;
         while !rest.is_empty() {
-            let mut value: u64 = 0;
-            let mut done = false;
-            for i in 0..5 {
-                let Some((&b, tail)) = rest.split_first() else {
-                    return None; // truncated
-                };
-                rest = tail;
-                if i == 0 && b == 0x80 {
-                    return None;
-                }
-                value = (value << 7) | u64::from(b & 0x7f);
-                if b & 0x80 == 0 {
-                    done = true;
-                    break;
-                }
-            }
-            if !done || value > i32::MAX as u64 {
-                return None;
-            }
+            base128_int(&mut rest)?;
         }
         Some(Oid(contents))
     }
@@ -352,24 +357,10 @@ pub fn asn1_header(bytes: &[u8]) -> Option<Asn1Header> {
     let constructed = first & 0x20 != 0;
     let mut tag_number = u32::from(first & 0x1f);
     if tag_number == 0x1f {
-        let mut value: u64 = 0;
-        let mut done = false;
-        for i in 0..5 {
-            let (&b, tail) = rest.split_first()?;
-            rest = tail;
-            if i == 0 && b == 0x80 {
-                return None;
-            }
-            value = (value << 7) | u64::from(b & 0x7f);
-            if b & 0x80 == 0 {
-                done = true;
-                break;
-            }
+        tag_number = base128_int(&mut rest)?;
+        if tag_number < 0x1f {
+            return None; // not minimal
         }
-        if !done || value > i32::MAX as u64 || value < 0x1f {
-            return None;
-        }
-        tag_number = value as u32;
     }
     let (&len_byte, mut rest) = rest.split_first()?;
     let length = if len_byte & 0x80 == 0 {
