@@ -5,7 +5,7 @@
 //! to chain mode if anything follows it. The canonical value re-encodes a
 //! bare key (Go `MarshalPKIXPublicKey`) but keeps certificate DER verbatim;
 //! subjects come from the (first) certificate only. Certificate and key
-//! parsing follow Go 1.26 exactly (see [`cert`], [`spki`]), because a key Go
+//! parsing follow Go 1.26 exactly (see `cert.rs`, `spki.rs`), because a key Go
 //! refuses means the entry gets no keys.
 
 mod cert;
