@@ -87,8 +87,9 @@ struct AnonAttestation {
 #[serde(rename_all = "camelCase")]
 struct LogInfoResponse {
     tree_size: u64,
+    /// Absent or `null` on a single-shard server.
     #[serde(default)]
-    inactive_shards: Vec<ShardInfo>,
+    inactive_shards: Option<Vec<ShardInfo>>,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +139,12 @@ impl RekorClient {
             .context("GET /api/v1/log: response is not a Rekor log info object")?;
         Ok(LogInfo {
             active_tree_size: info.tree_size,
-            inactive_tree_sizes: info.inactive_shards.iter().map(|s| s.tree_size).collect(),
+            inactive_tree_sizes: info
+                .inactive_shards
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.tree_size)
+                .collect(),
         })
     }
 
@@ -486,6 +492,22 @@ mod tests {
         let wait = parse_retry_after(&future).unwrap();
         assert!(wait > Duration::from_secs(15) && wait <= Duration::from_secs(20));
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn log_info_with_null_missing_and_listed_shards() {
+        for (answer, total) in [
+            (r#"{"treeSize":7,"inactiveShards":null}"#, 7),
+            (r#"{"treeSize":7}"#, 7),
+            (
+                r#"{"treeSize":7,"inactiveShards":[{"treeSize":5},{"treeSize":2}]}"#,
+                14,
+            ),
+        ] {
+            let (address, _) = serve(move |_, _| (200, answer.to_string()));
+            let info = client(&address, 0).log_info().unwrap();
+            assert_eq!(info.total_size(), total, "{answer}");
+        }
     }
 
     #[test]
