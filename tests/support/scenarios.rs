@@ -546,19 +546,31 @@ pub fn malformed_entries_are_reported<B: IndexBackend>() {
         listed.keys().copied().collect::<BTreeSet<_>>(),
         expected_failures
     );
-    // The summary reports them: one line names every broken index.
+    // Each broken entry is reported with its index and UUID, and the summary
+    // counts every failure.
+    let tokens = |line: &str| -> BTreeSet<String> {
+        line.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    for (index, how) in broken {
+        let uuid = fx.entry(index).uuid;
+        assert!(
+            out.stderr.lines().any(|line| {
+                let t = tokens(line);
+                t.contains(&index.to_string()) && t.contains(&uuid)
+            }),
+            "entry {index} ({}) is not reported with its index and UUID:\n{}",
+            how.name(),
+            out.stderr
+        );
+    }
+    let summary = summary_line(&out, "complete");
     assert!(
-        out.stderr.lines().any(|line| {
-            let tokens: BTreeSet<&str> = line
-                .split(|c: char| !c.is_ascii_digit())
-                .filter(|t| !t.is_empty())
-                .collect();
-            broken
-                .iter()
-                .all(|(i, _)| tokens.contains(i.to_string().as_str()))
-        }),
-        "no stderr line names all the broken indices:\n{}",
-        out.stderr
+        tokens(summary).contains(&expected_failures.len().to_string()),
+        "the summary does not count {} failures: {summary}",
+        expected_failures.len()
     );
     assert_same(
         &fx.snapshot(),
