@@ -40,6 +40,7 @@ fn every_corpus_entry_has_keys() {
 fn synthetic_copies_have_the_original_keys() {
     let n = support::corpus().len() as u64;
     let log = Log::new(support::corpus()).with_size(3 * n);
+    let mut compared = 0;
     for i in 0..n {
         let copies: Vec<String> = [i, i + n, i + 2 * n]
             .iter()
@@ -48,12 +49,15 @@ fn synthetic_copies_have_the_original_keys() {
         assert_ne!(copies[0], copies[1]);
         let refs: Vec<&str> = copies.iter().map(String::as_str).collect();
         let keys = keys_of(&refs);
-        assert!(
-            keys[0].is_ok(),
-            "entry {i} has no keys to compare: {:?}",
-            keys[0]
-        );
-        assert_eq!(keys[0], keys[1], "entry {i}: cycle 1 changes the keys");
-        assert_eq!(keys[0], keys[2], "entry {i}: cycle 2 changes the keys");
+        // Entries without keys are every_corpus_entry_has_keys' business.
+        if keys[0].is_ok() {
+            assert_eq!(keys[0], keys[1], "entry {i}: cycle 1 changes the keys");
+            assert_eq!(keys[0], keys[2], "entry {i}: cycle 2 changes the keys");
+            compared += 1;
+        }
     }
+    assert!(
+        compared * 2 >= n,
+        "only {compared} of {n} entries have keys to compare"
+    );
 }
