@@ -353,6 +353,12 @@ impl<B: IndexBackend> Fixture<B> {
         })
     }
 
+    /// Fails unless this test's index equals the reference run's.
+    #[track_caller]
+    pub fn assert_index_is_reference(&self, what: &str) {
+        backend::assert_same(&self.snapshot().leaf_view(), self.reference(), what);
+    }
+
     /// Fails if any secret given to the tool shows in its output. The
     /// backend's own password is checked only when it is distinctive
     /// enough not to occur by chance (the shared services use "test");

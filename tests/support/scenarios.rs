@@ -274,11 +274,7 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
     fx.server.set_delay(Duration::ZERO);
     let out = fx.run(&[]);
     out.expect_code(fx.expected_exit(0..size), "final run");
-    assert_same(
-        &fx.snapshot().leaf_view(),
-        fx.reference(),
-        "after the kills",
-    );
+    fx.assert_index_is_reference("after the kills");
     assert_eq!(
         fx.checkpoint().map(|c| c.last_completed_index),
         Some(size - 1)
@@ -328,11 +324,7 @@ pub fn signals_stop_gracefully<B: IndexBackend>() {
     let out = fx.run(&[]);
     out.expect_code(fx.expected_exit(0..size), "rerun after the signals");
     assert_eq!(out.resumed_from(), resumed);
-    assert_same(
-        &fx.snapshot().leaf_view(),
-        fx.reference(),
-        "after the rerun",
-    );
+    fx.assert_index_is_reference("after the rerun");
 }
 
 /// Scenario 7b: A second signal exits at once, without waiting for in-flight work.
@@ -368,7 +360,8 @@ pub fn backend_stopped_mid_run<B: IndexBackend>() {
     let (mut service, backend) = B::launch_private();
     let fx = Fixture::on_backend("backend-stopped", backend);
     let size = fx.size();
-    let reference = fx.reference().clone();
+    // Computed now, while the backend is up.
+    fx.reference();
 
     fx.server.set_delay(SLOW);
     let mut running = fx.spawn(&["--checkpoint-interval", "10", "--concurrency", "2"]);
@@ -399,7 +392,7 @@ pub fn backend_stopped_mid_run<B: IndexBackend>() {
     let out = fx.run(&[]);
     out.expect_code(fx.expected_exit(0..size), "rerun after the restart");
     assert_eq!(out.resumed_from(), cp.map(|c| c.last_completed_index));
-    assert_same(&fx.snapshot().leaf_view(), &reference, "after the rerun");
+    fx.assert_index_is_reference("after the rerun");
 }
 
 /// Scenario 9: Rekor answers 503/502/429 for a while: the run retries and completes.
@@ -418,11 +411,7 @@ pub fn rekor_errors_are_retried<B: IndexBackend>() {
     out.expect_code(fx.expected_exit(0..size), "run through Rekor errors");
     assert_eq!(fx.server.pending_faults(), 0, "every fault was met");
     assert_eq!(fx.server.stats().faults_applied, 15);
-    assert_same(
-        &fx.snapshot().leaf_view(),
-        fx.reference(),
-        "after the errors",
-    );
+    fx.assert_index_is_reference("after the errors");
 }
 
 /// Scenario 9b: Retry-After is honoured even above --rekor-retry-wait-max.
@@ -450,11 +439,7 @@ pub fn dropped_connections_are_retried<B: IndexBackend>() {
     let out = fx.run(&["--rekor-retry-count", "10"]);
     out.expect_code(fx.expected_exit(0..size), "run through dropped connections");
     assert_eq!(fx.server.pending_faults(), 0);
-    assert_same(
-        &fx.snapshot().leaf_view(),
-        fx.reference(),
-        "after dropped connections",
-    );
+    fx.assert_index_is_reference("after dropped connections");
 }
 
 /// Scenario 9d: Rekor gone for good: exit 1 after the retries, a sound checkpoint
@@ -494,11 +479,7 @@ pub fn rekor_gone_is_fatal<B: IndexBackend>() {
     let out = fx.run(&[]);
     out.expect_code(fx.expected_exit(0..size), "rerun once Rekor is back");
     assert_eq!(out.resumed_from(), cp.map(|c| c.last_completed_index));
-    assert_same(
-        &fx.snapshot().leaf_view(),
-        fx.reference(),
-        "after the rerun",
-    );
+    fx.assert_index_is_reference("after the rerun");
 }
 
 /// Scenario 10: Malformed entries are reported, counted and listed; the others are
@@ -597,11 +578,7 @@ pub fn retrieve_refused_falls_back<B: IndexBackend>() {
             fx.server.stats().entry_requests >= size,
             "with retrieve answering {status}, entries must come from single GETs"
         );
-        assert_same(
-            &fx.snapshot().leaf_view(),
-            fx.reference(),
-            &format!("retrieve {status}"),
-        );
+        fx.assert_index_is_reference(&format!("retrieve {status}"));
     }
 }
 
@@ -614,11 +591,7 @@ pub fn sharded_log<B: IndexBackend>() {
     let out = fx.run(&[]);
     out.expect_code(fx.expected_exit(0..size), "run over two shards");
     assert_same(&fx.snapshot(), &fx.expected(0..size), "sharded log");
-    assert_same(
-        &fx.snapshot().leaf_view(),
-        fx.reference(),
-        "sharded log vs reference",
-    );
+    fx.assert_index_is_reference("sharded log vs reference");
     assert_eq!(
         fx.checkpoint().map(|c| c.last_completed_index),
         Some(size - 1)
