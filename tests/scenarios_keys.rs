@@ -8,6 +8,11 @@ mod support;
 use replay_rekor::Log;
 use support::keys::keys_of;
 
+/// The one corpus entry Rekor's own Go code rejects too (the key parity
+/// run shows it as "both fail"): a sigstore-conformance negative fixture
+/// whose stored in-toto payload is base64 of base64 text.
+const REJECTED_BY_GO_TOO: (usize, &str) = (128, "base64");
+
 #[test]
 fn every_corpus_entry_has_keys() {
     let log = Log::new(support::corpus());
@@ -21,18 +26,18 @@ fn every_corpus_entry_has_keys() {
         .enumerate()
         .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e)))
         .collect();
+    let (rejected, reason) = REJECTED_BY_GO_TOO;
     assert!(
-        failures.is_empty(),
-        "{} of {} corpus entries have no keys; first: {:?}",
+        failures.len() == 1 && failures[0].0 == rejected && failures[0].1.contains(reason),
+        "expected only corpus entry {rejected} to fail; {} of {} corpus entries have no keys; first: {:?}",
         failures.len(),
         results.len(),
         &failures[..failures.len().min(5)]
     );
     for (i, keys) in results.iter().enumerate() {
-        assert!(
-            !keys.as_ref().expect("checked").is_empty(),
-            "entry {i} has no keys"
-        );
+        if let Ok(keys) = keys {
+            assert!(!keys.is_empty(), "entry {i} has no keys");
+        }
     }
 }
 
