@@ -227,6 +227,13 @@ pub fn run(
         }
     );
 
+    // Range errors do not depend on the checkpoint: report them before the
+    // checkpoint store is opened (opening may create its table), so a usage
+    // error writes nothing.
+    if let Plan::NothingToDo(why) = plan(config.start, config.end, last, None, "")? {
+        log::info!("Nothing to do: {why}");
+        return Ok(RunOutcome::Complete);
+    }
     let name = &config.checkpoint.name;
     let mut store: Option<Box<dyn CheckpointStore>> = match config.checkpoint.interval {
         Some(_) => Some(

@@ -2,14 +2,36 @@
 //!
 //! The body is the base64-decoded canonical JSON `{"apiVersion","kind","spec"}`
 //! that the server stored. Each kind lives in its own file; all of them follow
-//! `../shared/spec/INDEX_KEYS.md` §4 and the project decisions of §10.
+//! `../shared/spec/INDEX_KEYS.md` §4 and the project decisions of §10:
+//! decoding and validation mirror Rekor v1.5.4's Go code (a body Go rejects
+//! gets no keys), signatures are not re-verified, and in-toto payload
+//! digests are recovered from the stored attestation when one is given.
+
+mod body;
+mod dsse;
+mod gojson;
+mod hashedrekord;
+mod intoto;
+mod intoto_statement;
+mod rekord;
+mod spec;
 
 use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::pki::{gobase64, gostr, PkiError};
 
 /// Why an entry could not be turned into index keys. Per-entry and
 /// deterministic: retrying the same body gives the same error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyError(pub String);
+
+impl KeyError {
+    fn new(message: impl Into<String>) -> KeyError {
+        KeyError(message.into())
+    }
+}
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -19,25 +41,107 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+impl From<PkiError> for KeyError {
+    fn from(e: PkiError) -> KeyError {
+        KeyError(e.to_string())
+    }
+}
+
+impl From<gojson::SyntaxError> for KeyError {
+    fn from(e: gojson::SyntaxError) -> KeyError {
+        KeyError(format!("invalid JSON: {e}"))
+    }
+}
+
 /// Computes the index keys of one stored entry, in the order the key
 /// computation yields them (before any backend normalisation such as Redis
 /// lowercasing). `attestation` is the entry's stored attestation (already
 /// base64-decoded) when the server returned one.
 pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>, KeyError> {
-    let _ = (body, attestation);
-    Err(KeyError("not implemented yet".into()))
+    body::index_keys(body, attestation)
 }
 
-/// Go `base64.StdEncoding` decoding (placeholder until the entry module lands).
-pub fn go_base64_decode(text: &str) -> Result<Vec<u8>, KeyError> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .map_err(|e| KeyError(format!("bad base64: {e}")))
+/// Go `base64.StdEncoding.DecodeString`, the decoder for every base64 field
+/// Rekor returns (the entry body, the attestation, fields inside the spec):
+/// CR/LF ignored, padding required, non-zero trailing bits accepted.
+pub fn go_base64_decode(s: &str) -> Result<Vec<u8>, KeyError> {
+    gobase64::decode(s.as_bytes()).map_err(|e| KeyError::new(e.to_string()))
 }
 
-/// One line of `rekor-backfill keys` (placeholder until the entry module lands).
+/// One line of the `rekor-backfill keys` command. The input is a JSON
+/// object with a base64 `body` and an optional base64 `attestation` (other
+/// fields are ignored), or a bare base64 body. The output is one JSON line:
+/// `{"keys":[…]}` in computation order, or `{"error":"…"}`.
 pub fn keys_for_line(line: &str) -> String {
-    let _ = line;
-    serde_json::json!({"error": "not implemented yet"}).to_string()
+    let result =
+        decode_line(line).and_then(|(body, attestation)| index_keys(&body, attestation.as_deref()));
+    let out = match result {
+        Ok(keys) => serde_json::json!({ "keys": keys }),
+        Err(e) => serde_json::json!({ "error": e.0 }),
+    };
+    out.to_string()
+}
+
+/// The body and attestation bytes of a `keys` input line.
+fn decode_line(line: &str) -> Result<(Vec<u8>, Option<Vec<u8>>), KeyError> {
+    let trimmed = line.trim();
+    if !trimmed.starts_with('{') {
+        let text: String = if trimmed.starts_with('"') {
+            serde_json::from_str(trimmed).map_err(|e| KeyError::new(format!("input line: {e}")))?
+        } else {
+            trimmed.to_string()
+        };
+        return Ok((go_base64_decode(&text)?, None));
+    }
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(trimmed).map_err(|e| KeyError::new(format!("input line: {e}")))?;
+    let body = match object.get("body") {
+        Some(serde_json::Value::String(b)) => go_base64_decode(b)?,
+        _ => return Err(KeyError::new("input line has no string \"body\"")),
+    };
+    let attestation = match object.get("attestation") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(a)) => Some(go_base64_decode(a)?),
+        Some(_) => return Err(KeyError::new("input line \"attestation\" is not a string")),
+    };
+    Ok((body, attestation))
+}
+
+/// `HK(alg, val)`: Go `strings.ToLower(alg + ":" + val)`.
+fn hash_key(algorithm: &str, value: &str) -> String {
+    gostr::to_lower(&format!("{algorithm}:{value}"))
+}
+
+/// `H(x)`: lowercase hex SHA-256.
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_key_lowercases_like_go() {
+        assert_eq!(hash_key("SHA256", "ABCDEF"), "sha256:abcdef");
+        assert_eq!(hash_key("sha256", "\u{130}"), "sha256:i");
+    }
+
+    #[test]
+    fn keys_for_line_reports_errors_as_json() {
+        let out: serde_json::Value = serde_json::from_str(&keys_for_line("not base64!")).unwrap();
+        assert!(out["error"].as_str().unwrap().contains("base64"));
+        let body = gobase64::encode(br#"{"apiVersion":"0.0.1","kind":"jar","spec":{}}"#);
+        let out: serde_json::Value = serde_json::from_str(&keys_for_line(&body)).unwrap();
+        assert_eq!(
+            out["error"],
+            "unsupported entry kind jar 0.0.1 (not implemented yet)"
+        );
+        let line =
+            serde_json::json!({ "uuid": "x", "body": body, "attestation": null }).to_string();
+        let out: serde_json::Value = serde_json::from_str(&keys_for_line(&line)).unwrap();
+        assert!(out["error"].as_str().unwrap().contains("jar"));
+        let out: serde_json::Value = serde_json::from_str(&keys_for_line("{\"uuid\":1}")).unwrap();
+        assert!(out["error"].as_str().unwrap().contains("body"));
+    }
 }

@@ -1,2 +1,52 @@
 //! Public-key and signature formats that entry kinds reference: each yields
 //! a canonical byte form (hashed into a key) and a list of subjects.
+//!
+//! Index keys are hashes of bytes Go produced, so "parses" and "canonical
+//! form" must mean what they mean in Rekor's Go code (v1.5.4, built with Go
+//! 1.26): a key Go rejects is a parse error, a key Go re-encodes is hashed in
+//! its re-encoded form. The Go runtime pieces that shape those bytes — base64,
+//! PEM, DER readers, time and name rendering, string casing — each live in
+//! one module here; the formats ([`x509`], [`minisign`], [`ssh`]) build on
+//! them.
+
+pub mod der;
+pub mod ec;
+pub mod email;
+pub mod gobase64;
+pub mod goname;
+pub mod gostr;
+pub mod gotime;
+pub mod minisign;
+pub mod pem;
+pub mod ssh;
+pub mod x509;
+
+use std::fmt;
+
+/// Why a key could not be parsed or canonicalised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PkiError(String);
+
+impl PkiError {
+    pub fn new(message: impl Into<String>) -> PkiError {
+        PkiError(message.into())
+    }
+}
+
+impl fmt::Display for PkiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PkiError {}
+
+/// Rekor's `pki.PublicKey` as far as index keys need it.
+pub trait PublicKey {
+    /// The bytes Rekor hashes for the key-hash index key.
+    fn canonical_value(&self) -> Result<Vec<u8>, PkiError>;
+
+    /// Identities bound to the key (certificate SANs, e-mails), in Go's
+    /// order, not lowercased.
+    fn subjects(&self) -> Vec<String>;
+}

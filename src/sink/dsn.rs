@@ -194,8 +194,28 @@ fn parse_go(text: &str, echo: &Echo) -> Result<MysqlDsn, String> {
             )
         }
     };
+    with_params(
+        user.to_string(),
+        password.to_string(),
+        address,
+        database,
+        params,
+        echo,
+    )
+}
+
+/// A DSN with the driver's defaults, then the `?params` applied: the one
+/// place both syntaxes end.
+fn with_params(
+    user: String,
+    password: String,
+    address: MysqlAddress,
+    database: String,
+    params: &str,
+    echo: &Echo,
+) -> Result<MysqlDsn, String> {
     let mut dsn = MysqlDsn {
-        user: user.to_string(),
+        user,
         password: Secret::new(password),
         address,
         database,
@@ -242,18 +262,7 @@ fn parse_url(text: &str, start: usize, echo: &Echo) -> Result<MysqlDsn, String> 
     }
     let database = percent_decode(db, false)
         .map_err(|why| format!("database name {}: {why}", echo.quote_part(db)))?;
-    let mut dsn = MysqlDsn {
-        user,
-        password: Secret::new(password),
-        address,
-        database,
-        tls: MysqlTls::Disabled,
-        connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
-        read_timeout: Some(DEFAULT_IO_TIMEOUT),
-        write_timeout: Some(DEFAULT_IO_TIMEOUT),
-    };
-    apply_params(&mut dsn, params, echo)?;
-    Ok(dsn)
+    with_params(user, password, address, database, params, echo)
 }
 
 /// `host:port`, `[v6]:port`, `host`, bare IPv6; a missing port means 3306

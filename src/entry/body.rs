@@ -1,0 +1,204 @@
+//! The stored body's envelope — `kind`, `apiVersion`, `spec` — and the
+//! dispatch to the kind that computes the keys.
+//!
+//! Mirrors `models.UnmarshalProposedEntry` (Go `json.Decoder` into a
+//! struct: first JSON value only, case-insensitive field names, `null`
+//! leaves a string field alone) and `types.UnmarshalEntry` (known kind,
+//! non-nil apiVersion, exact version match), so an envelope Go rejects is
+//! rejected here with a Go-like message.
+
+use super::gojson::{self, field_matches, Kind, Value};
+use super::{dsse, hashedrekord, intoto, rekord, KeyError};
+
+/// Every kind Rekor v1.5.4 registers, with its versions.
+const KINDS: &[(&str, &[&str])] = &[
+    ("alpine", &["0.0.1"]),
+    ("cose", &["0.0.1"]),
+    ("dsse", &["0.0.1"]),
+    ("hashedrekord", &["0.0.1"]),
+    ("helm", &["0.0.1"]),
+    ("intoto", &["0.0.1", "0.0.2"]),
+    ("jar", &["0.0.1"]),
+    ("rekord", &["0.0.1"]),
+    ("rfc3161", &["0.0.1"]),
+    ("rpm", &["0.0.1"]),
+    ("tuf", &["0.0.1"]),
+];
+
+/// The decoded envelope.
+struct Envelope<'a> {
+    kind: String,
+    api_version: Option<String>,
+    spec: Option<Value<'a>>,
+}
+
+/// Decodes the envelope and computes the keys of its kind.
+pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>, KeyError> {
+    let envelope = decode(body)?;
+    let kind = envelope.kind.as_str();
+    if kind == "ProposedEntry" {
+        return Err(KeyError::new(
+            "could not unmarshal entry for kind 'ProposedEntry'",
+        ));
+    }
+    let Some((_, versions)) = KINDS.iter().find(|(k, _)| *k == kind) else {
+        return Err(KeyError::new(format!("invalid kind value: {kind:?}")));
+    };
+    let Some(version) = envelope.api_version.as_deref() else {
+        return Err(KeyError::new("api version cannot be nil"));
+    };
+    if !versions.contains(&version) {
+        return Err(KeyError::new(format!(
+            "{kind} implementation for version '{version}' not found: unable to locate entry for version {version}"
+        )));
+    }
+    let spec = || match envelope.spec {
+        Some(v) if v.kind() == Kind::Object => Ok(v),
+        Some(v) => Err(KeyError::new(format!(
+            "unsupported input type {} for DecodeEntry",
+            go_type_name(v.kind())
+        ))),
+        None => Err(KeyError::new(
+            "unsupported input type <nil> for DecodeEntry",
+        )),
+    };
+    match (kind, version) {
+        ("hashedrekord", "0.0.1") => hashedrekord::index_keys(spec()?),
+        ("rekord", "0.0.1") => rekord::index_keys(spec()?),
+        ("intoto", "0.0.1") => intoto::index_keys_v001(spec()?, attestation),
+        ("intoto", "0.0.2") => intoto::index_keys_v002(spec()?, attestation),
+        ("dsse", "0.0.1") => dsse::index_keys(spec()?, attestation),
+        _ => Err(KeyError::new(format!(
+            "unsupported entry kind {kind} {version} (not implemented yet)"
+        ))),
+    }
+}
+
+/// Go `fastUnmarshalTargetedProposedEntryReader`.
+fn decode(body: &[u8]) -> Result<Envelope<'_>, KeyError> {
+    let top = gojson::decode_first(body)?;
+    let mut envelope = Envelope {
+        kind: String::new(),
+        api_version: None,
+        spec: None,
+    };
+    match top.kind() {
+        Kind::Null => {}
+        Kind::Object => {
+            for (key, value) in top.members() {
+                if field_matches(&key, "kind") {
+                    match value.kind() {
+                        Kind::String => envelope.kind = value.as_str().unwrap_or_default(),
+                        Kind::Null => {}
+                        other => return Err(type_error(other, "kind", "string")),
+                    }
+                } else if field_matches(&key, "apiVersion") {
+                    match value.kind() {
+                        Kind::String => envelope.api_version = value.as_str(),
+                        Kind::Null => envelope.api_version = None,
+                        other => return Err(type_error(other, "apiVersion", "string")),
+                    }
+                } else if field_matches(&key, "spec") {
+                    envelope.spec = (value.kind() != Kind::Null).then_some(value);
+                }
+            }
+        }
+        other => {
+            return Err(KeyError::new(format!(
+                "json: cannot unmarshal {} into Go value of type models.targetedProposedEntry",
+                json_type_name(other)
+            )))
+        }
+    }
+    if envelope.kind.is_empty() {
+        return Err(KeyError::new("kind in body is required"));
+    }
+    Ok(envelope)
+}
+
+fn type_error(kind: Kind, field: &str, want: &str) -> KeyError {
+    KeyError::new(format!(
+        "json: cannot unmarshal {} into Go struct field .{field} of type {want}",
+        json_type_name(kind)
+    ))
+}
+
+fn json_type_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Object => "object",
+        Kind::Array => "array",
+        Kind::String => "string",
+        Kind::Number => "number",
+        Kind::Bool => "bool",
+        Kind::Null => "null",
+    }
+}
+
+/// The Go type a non-object `spec` decodes to, for Go's error message.
+fn go_type_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Object => "map[string]interface {}",
+        Kind::Array => "[]interface {}",
+        Kind::String => "string",
+        Kind::Number => "json.Number",
+        Kind::Bool => "bool",
+        Kind::Null => "<nil>",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(body: &str) -> String {
+        index_keys(body.as_bytes(), None).unwrap_err().0
+    }
+
+    #[test]
+    fn envelope_errors_are_go_like() {
+        assert_eq!(
+            err(r#"{"kind":"nope","apiVersion":"0.0.1","spec":{}}"#),
+            "invalid kind value: \"nope\""
+        );
+        assert_eq!(
+            err(r#"{"apiVersion":"0.0.1","spec":{}}"#),
+            "kind in body is required"
+        );
+        assert_eq!(
+            err(r#"{"kind":"rekord","spec":{}}"#),
+            "api version cannot be nil"
+        );
+        assert_eq!(
+            err(r#"{"kind":"rekord","apiVersion":"0.0.2","spec":{}}"#),
+            "rekord implementation for version '0.0.2' not found: unable to locate entry for version 0.0.2"
+        );
+        assert_eq!(
+            err(r#"{"kind":"rpm","apiVersion":"0.0.1","spec":{}}"#),
+            "unsupported entry kind rpm 0.0.1 (not implemented yet)"
+        );
+        assert!(err(r#"{"kind":"rekord","apiVersion":"0.0.1","spec":[]}"#)
+            .contains("unsupported input type"));
+        assert!(err(r#"{"kind":"rekord","apiVersion":"0.0.1"}"#).contains("<nil>"));
+        assert!(err(r#"{"kind":5}"#).contains("cannot unmarshal number"));
+        assert!(err(r#"[]"#).contains("cannot unmarshal array"));
+        assert!(err(r#"{"kind":"rekord","apiVersion":"0.0.1","spec":{"#).contains("JSON"));
+        assert!(
+            err(r#"{"kind":"ProposedEntry","apiVersion":"0.0.1","spec":{}}"#)
+                .contains("ProposedEntry")
+        );
+    }
+
+    #[test]
+    fn envelope_fields_fold_case_and_null_keeps_kind() {
+        // Upper-case field names match; a later null kind is ignored; only
+        // the first JSON value is read.
+        let e = decode(br#"{"KIND":"jar","kind":null,"ApiVersion":"0.0.1","Spec":{}} trailing"#)
+            .unwrap();
+        assert_eq!(e.kind, "jar");
+        assert_eq!(e.api_version.as_deref(), Some("0.0.1"));
+        assert!(e.spec.is_some());
+        // A later null apiVersion resets it (pointer field).
+        let e = decode(br#"{"kind":"jar","apiVersion":"0.0.1","apiVersion":null}"#).unwrap();
+        assert!(e.api_version.is_none());
+    }
+}
