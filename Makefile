@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BIN := target/release/rekor-backfill
 
-.PHONY: all build test lint demo parity services-up services-down deps clean-harness
+.PHONY: all build test lint demo parity harness services-up services-down deps clean-harness
 
 all: build
 
@@ -32,6 +32,14 @@ demo: deps
 ## parity: per-kind key comparison with Rekor v1.5.4's Go code
 parity: build
 	bash harness/parity.sh $(BIN)
+
+## harness: a real Rekor stack (rekor-server, Trillian, MariaDB, Redis on
+## loopback), populated with every kind, then the scenarios on Redis and MySQL
+## (ground truth, upstream, checkpoint, faults, Go side by side); one line per
+## scenario, report in .harness/report.md (harness/README.md, "Real Rekor stack")
+harness: build
+	bash harness/stack/build.sh
+	bash harness/stack/scenarios.sh
 
 ## services-up / services-down: private Redis and MariaDB for manual runs
 services-up:

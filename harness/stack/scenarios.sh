@@ -28,6 +28,8 @@
 #                      implemented yet" are counted as pending, not failures;
 #                      fail: they fail the scenario
 #   HARNESS_OUT        results dir (default $REPO/.harness/scenarios)
+#   HARNESS_ONLY       groups to run besides 1, e.g. "4" or "2 3" (default: all;
+#                      1 always runs: the other groups compare with its index)
 #   ports: REDIS_PORT=29379 REDIS_GO_PORT=29380 MYSQL_PORT=29306
 #     REKOR_PORT=29000 REKOR_GO_PORT=29001 PROXY_PORT=29080
 #     TRILLIAN_SERVER_RPC/HTTP=29090/29091 TRILLIAN_SIGNER_RPC/HTTP=29190/29191
@@ -51,6 +53,8 @@ export TRILLIAN_SIGNER_RPC="${TRILLIAN_SIGNER_RPC:-29190}" TRILLIAN_SIGNER_HTTP=
 export STACK_SHADOW=1
 CK=harness   # the checkpoint key every run uses
 
+want() { [ -z "${HARNESS_ONLY:-}" ] || [[ " $HARNESS_ONLY " == *" $1 "* ]]; }
+
 backends=("$@")
 [ ${#backends[@]} -gt 0 ] || backends=(redis mysql)
 
@@ -63,7 +67,7 @@ for b in rekor-server rekor-cli backfill-index trillian_log_server trillian_log_
 done
 mkdir -p "$OUT"
 : >"$OUT/results.tsv"
-passed=0 failed=0 pending_runs=0
+passed=0 failed=0
 
 # ------------------------------------------------------------------ bookkeeping
 
@@ -163,8 +167,8 @@ same_as_truth() {
 }
 pending_note() { # NAME: "; N entries pending" when the run had pending entries
     local n
-    n="$(grep -c 'not implemented' "$W/$1.failed.jsonl" 2>/dev/null || true)"
-    if [ "${n:-0}" -gt 0 ]; then pending_runs=$((pending_runs + 1)); echo "; $n entries pending (not implemented yet)"; fi
+    n="$(st pending-count "$W/$1.failed.jsonl")"
+    if [ "${n:-0}" -gt 0 ]; then echo "; $n entries pending (not implemented yet)"; fi
 }
 has_log() { grep -q "$2" "$W/logs/$1.log"; }
 
@@ -179,6 +183,7 @@ sampler_start() { # NAME
 }
 # sampler_stop: stops it and checks its summary; SAMPLED is a short report.
 sampler_stop() {
+    sleep 0.25   # a last sample of the final state
     kill -TERM "$SAMPLER_PID" 2>/dev/null
     wait "$SAMPLER_PID" 2>/dev/null
     SAMPLED="$(python3 - "$W/$SAMPLE_NAME.sampler.json" <<'PY'
@@ -424,8 +429,9 @@ s4a_kill() {
         st wipe
         sampler_start "kill$round"
         proxy_start "kill$round" ok 0.4
-        # A run takes ~2 s through the proxy: kill between 0.1 and 1.6 s.
-        t="$(awk -v r="$RANDOM" 'BEGIN{srand(r); printf "%.2f", 0.1 + rand() * 1.5}')"
+        # A run takes ~2 s through the proxy (0.4 s per request, the first
+        # chunks complete at ~0.8 s): kill between 0.3 and 2.0 s.
+        t="$(awk -v r="$RANDOM" 'BEGIN{srand(r); printf "%.2f", 0.3 + rand() * 1.7}')"
         RB_URL="http://127.0.0.1:$PROXY_PORT" rb_bg "kill$round" --concurrency 2 --checkpoint-interval 1
         sleep "$t"
         if kill -0 "$RB_PID" 2>/dev/null; then kill -KILL "$RB_PID"; else early=$((early + 1)); fi
@@ -442,9 +448,10 @@ s4a_kill() {
     verdict 4a kill-9-x5 "kills at elapsed->checkpoint: ${cps[*]}; $early finished before the kill; reruns restore all; sampler: $last_sampled"
 }
 
-# restart_mid_run ID NAME SERVICE: a slowed run; SERVICE restarted after 0.8 s.
+# restart_mid_run ID NAME SERVICE PAUSE: a slowed run; SERVICE stopped after
+# 0.8 s and started again PAUSE seconds later.
 restart_mid_run() {
-    local id="$1" name="$2" service="$3" rc
+    local id="$1" name="$2" service="$3" pause="$4" rc
     start
     st wipe
     sampler_start "$name"
@@ -453,14 +460,14 @@ restart_mid_run() {
     sleep 0.8
     local alive=yes
     kill -0 "$RB_PID" 2>/dev/null || alive=no
-    STACK_RESTART_PAUSE=1 "$H/stack.sh" restart "$service" >>"$W/logs/restarts.log" 2>&1 || bad "restarting $service failed"
+    STACK_RESTART_PAUSE="$pause" "$H/stack.sh" restart "$service" >>"$W/logs/restarts.log" 2>&1 || bad "restarting $service failed"
     wait "$RB_PID"; rc=$?
     proxy_stop
     local first="first run exit $rc"
     [ "$alive" = yes ] || bad "the run ended before the restart"
     RB_URL="" fault_finish "$name"
     sampler_stop
-    verdict "$id" "$name" "$service restarted at 0.8s (down >=1s); $first; $RERUNS rerun(s) to finish; index equals the truth; sampler: $SAMPLED"
+    verdict "$id" "$name" "$service restarted at 0.8s (down ${pause}s + restart); $first; $RERUNS rerun(s) to finish; index equals the truth; sampler: $SAMPLED"
 }
 
 s4e_proxy() {
@@ -502,9 +509,11 @@ print("%.2f" % (r[1]["t"] - r[0]["t"]) if len(r) > 1 else "none")' "$PROXY_LOG")
 
 s4_faults() {
     s4a_kill
-    restart_mid_run 4b restart-rekor-server rekor-server
-    restart_mid_run 4c restart-redis redis
-    restart_mid_run 4d restart-mariadb mariadb
+    restart_mid_run 4b restart-rekor-server rekor-server 1
+    restart_mid_run 4c restart-redis redis 1
+    restart_mid_run 4d restart-mariadb mariadb 1
+    # Back before the tool gives up: its reconnect succeeds on an empty Redis.
+    restart_mid_run 4f restart-redis-quick redis 0
     s4e_proxy
 }
 
@@ -579,7 +588,7 @@ s3_checkpoint() {
 
 ALL_SCENARIOS=("1 ground-truth" "5 go-side-by-side" "2a upstream-from-scratch" "2b upstream-upper-half"
     "2c upstream-sparse" "2d upstream-rerun-noop" "4a kill-9-x5" "4b restart-rekor-server"
-    "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "3a checkpoint-interval"
+    "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "4f restart-redis-quick" "3a checkpoint-interval"
     "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20")
 
 fail_all() { # REASON: the stack could not be prepared
@@ -616,10 +625,10 @@ run_backend() {
         --out "$W/hits-server.json" 2>"$W/logs/probes-server.err" || { fail_all "rekor-cli search failed on the server's index"; return; }
     note "$B: $size entries, $(wc -l <"$W/server.tsv") server pairs; scenarios"
     s1_ground_truth
-    s5_go
-    s2_upstream
-    s4_faults
-    s3_checkpoint
+    want 5 && s5_go
+    want 2 && s2_upstream
+    want 4 && s4_faults
+    want 3 && s3_checkpoint
     STACK_KEEP="$backend_failed" "$H/stack.sh" down >>"$W/logs/stack.log" 2>&1
     [ "$backend_failed" = 1 ] && note "$B: state dir kept for inspection: $STACK_DIR"
     STACK_DIR=""
@@ -629,6 +638,10 @@ for b in "${backends[@]}"; do
     case "$b" in redis|mysql) run_backend "$b" ;; *) die "unknown backend '$b'" ;; esac
 done
 python3 "$H/report.py" --out "$REPORT" "$OUT" >/dev/null 2>&1 || true
-[ "$pending_runs" -gt 0 ] && echo "note: $pending_runs tool runs had entries of kinds not implemented yet (pending, HARNESS_PENDING=$HARNESS_PENDING)"
+pending_runs=0
+for f in "$OUT"/*/*.failed.jsonl; do
+    [ -f "$f" ] && [ "$(st pending-count "$f")" -gt 0 ] && pending_runs=$((pending_runs + 1))
+done
+[ "$pending_runs" -gt 0 ] && echo "note: $pending_runs rekor-backfill runs met entries of kinds not implemented yet (pending; HARNESS_PENDING=$HARNESS_PENDING)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

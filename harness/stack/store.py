@@ -36,14 +36,18 @@ usage: store.py [--target main|go] COMMAND ...
   subset A B                               exit 0 when every pair of A is in B
                                            as often
   pending-only FAILED.jsonl                exit 0 when every line of a
-                                           --failed-entries file says "not
-                                           implemented" (or the file is empty)
+                                           --failed-entries file is pending
+                                           (its error matches the failed_error
+                                           of stack-rules.json's rule
+                                           "not-implemented"), or it is empty
+  pending-count FAILED.jsonl               how many lines are pending
 """
 
 import argparse
 import collections
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -318,13 +322,25 @@ def diff_summary(a, b):
     return "; ".join(parts)
 
 
-def pending_only(path):
+def pending_pattern():
+    """The errors that mean "kind not implemented yet": one place, the rule."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "stack-rules.json")) as f:
+        rule = next(r for r in json.load(f) if r["id"] == "not-implemented")
+    return re.compile(rule["failed_error"])
+
+
+def failed_lines(path):
     try:
         with open(path) as f:
-            lines = [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.strip()]
     except FileNotFoundError:
-        return True
-    return all("not implemented" in (e.get("error") or "") for e in lines)
+        return []
+
+
+def pending_count(path):
+    pat = pending_pattern()
+    return sum(1 for e in failed_lines(path) if pat.search(e.get("error") or ""))
 
 
 def main(argv=None):
@@ -359,6 +375,8 @@ def main(argv=None):
     sb.add_argument("b")
     po = sub.add_parser("pending-only")
     po.add_argument("failed")
+    pc = sub.add_parser("pending-count")
+    pc.add_argument("failed")
     a = ap.parse_args(argv)
 
     if a.cmd == "diff":
@@ -374,7 +392,10 @@ def main(argv=None):
         ca, cb = counted(read_pairs(a.a)), counted(read_pairs(a.b))
         return 0 if all(cb.get(p) == n for p, n in ca.items()) else 1
     if a.cmd == "pending-only":
-        return 0 if pending_only(a.failed) else 1
+        return 0 if pending_count(a.failed) == len(failed_lines(a.failed)) else 1
+    if a.cmd == "pending-count":
+        print(pending_count(a.failed))
+        return 0
 
     st = Store(a.target)
     if a.cmd == "dump":
