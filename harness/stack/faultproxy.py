@@ -17,6 +17,8 @@ arrival order and cycled (request n gets action n mod len). Actions:
   drop          read the request, close the connection without an answer
   reset         read the request, reset the connection (RST)
   trunc         forward, but send only half of the response body, then close
+--reject-post STATUS answers every POST with STATUS instead (outside the
+schedule), like a server or gateway without the batch endpoint.
 Every request first waits --delay seconds (plus up to --jitter), so a run
 lasts long enough for a kill or a restart to land in the middle of it. When
 rekor-server cannot be reached, the client's connection is reset, as if the
@@ -26,7 +28,8 @@ One JSON line per request goes to --log: {"n", "t", "method", "path",
 "action", "status"} (t: seconds since the epoch, at the answer).
 
 usage: faultproxy.py --port P --upstream-port U [--schedule ok] [--delay 0]
-                     [--jitter 0] [--retry-after 1] [--seed 1] --log FILE
+                     [--jitter 0] [--retry-after 1] [--seed 1]
+                     [--reject-post STATUS] --log FILE
 """
 
 import argparse
@@ -96,7 +99,10 @@ def make_handler(proxy):
             self.wfile.write(body)
 
         def _handle(self):
-            n, action, jitter = proxy.next_action()
+            if self.command == "POST" and proxy.args.reject_post:
+                n, action, jitter = -1, str(proxy.args.reject_post), 0.0
+            else:
+                n, action, jitter = proxy.next_action()
             body = self._body()
             time.sleep(proxy.args.delay + jitter)
             rec = {"n": n, "method": self.command, "path": self.path, "action": action}
@@ -155,6 +161,7 @@ def main(argv=None):
     ap.add_argument("--jitter", type=float, default=0.0)
     ap.add_argument("--retry-after", default="1")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--reject-post", type=int)
     ap.add_argument("--log", required=True)
     args = ap.parse_args(argv)
     proxy = Proxy(args)
