@@ -130,9 +130,7 @@ impl Curve {
         let w = s.modpow(&(n - BigUint::from(2u32)), n);
         let u1 = e * &w % n;
         let u2 = r * &w % n;
-        let g = Jacobian::from_affine(&self.gx, &self.gy);
-        let q = Jacobian::from_affine(qx, qy);
-        let sum = self.add(&self.mul(&g, &u1), &self.mul(&q, &u2));
+        let sum = self.shamir(&u1, (qx, qy), &u2);
         match self.to_affine(&sum) {
             Some((x, _)) => x % n == *r,
             None => false,
@@ -167,38 +165,57 @@ impl Curve {
         }
     }
 
-    fn add(&self, a: &Jacobian, b: &Jacobian) -> Jacobian {
-        if a.is_infinity() {
-            return b.clone();
+    /// `u1·G + u2·Q` with one shared doubling chain (Shamir's trick) and
+    /// mixed additions of the three affine points G, Q and G + Q.
+    fn shamir(&self, u1: &BigUint, q: (&BigUint, &BigUint), u2: &BigUint) -> Jacobian {
+        let g = (self.gx.clone(), self.gy.clone());
+        let q = (q.0.clone(), q.1.clone());
+        let sum = self.to_affine(&self.add_mixed(&Jacobian::from_affine(&g.0, &g.1), &q));
+        let mut acc = Jacobian::infinity();
+        for i in (0..u1.bits().max(u2.bits())).rev() {
+            acc = self.double(&acc);
+            let point = match (u1.bit(i), u2.bit(i)) {
+                (true, true) => match &sum {
+                    Some(s) => s,
+                    // G + Q is the point at infinity: the two cancel.
+                    None => continue,
+                },
+                (true, false) => &g,
+                (false, true) => &q,
+                (false, false) => continue,
+            };
+            acc = self.add_mixed(&acc, point);
         }
-        if b.is_infinity() {
-            return a.clone();
+        acc
+    }
+
+    /// `a + (x, y)` for an affine second point (Z = 1).
+    fn add_mixed(&self, a: &Jacobian, b: &(BigUint, BigUint)) -> Jacobian {
+        if a.is_infinity() {
+            return Jacobian::from_affine(&b.0, &b.1);
         }
         let p = &self.p;
         let z1z1 = &a.z * &a.z % p;
-        let z2z2 = &b.z * &b.z % p;
-        let u1 = &a.x * &z2z2 % p;
-        let u2 = &b.x * &z1z1 % p;
-        let s1 = &a.y * &b.z % p * &z2z2 % p;
-        let s2 = &b.y * &a.z % p * &z1z1 % p;
-        if u1 == u2 {
-            return if s1 == s2 {
+        let u2 = &b.0 * &z1z1 % p;
+        let s2 = &b.1 * &a.z % p * &z1z1 % p;
+        if a.x == u2 {
+            return if a.y == s2 {
                 self.double(a)
             } else {
                 Jacobian::infinity()
             };
         }
-        let h = self.sub(&u2, &u1);
-        let r = self.sub(&s2, &s1);
+        let h = self.sub(&u2, &a.x);
+        let r = self.sub(&s2, &a.y);
         let h2 = &h * &h % p;
         let h3 = &h * &h2 % p;
-        let u1h2 = &u1 * &h2 % p;
+        let u1h2 = &a.x * &h2 % p;
         let x3 = self.sub(
             &self.sub(&(&r * &r % p), &h3),
             &(BigUint::from(2u32) * &u1h2 % p),
         );
-        let y3 = self.sub(&(&r * self.sub(&u1h2, &x3) % p), &(&s1 * &h3 % p));
-        let z3 = &h * &a.z % p * &b.z % p;
+        let y3 = self.sub(&(&r * self.sub(&u1h2, &x3) % p), &(&a.y * &h3 % p));
+        let z3 = &h * &a.z % p;
         Jacobian {
             x: x3,
             y: y3,
@@ -206,12 +223,14 @@ impl Curve {
         }
     }
 
-    fn mul(&self, pt: &Jacobian, k: &BigUint) -> Jacobian {
+    /// `k·(x, y)` by double-and-add (tests only).
+    #[cfg(test)]
+    fn mul(&self, pt: &(BigUint, BigUint), k: &BigUint) -> Jacobian {
         let mut acc = Jacobian::infinity();
         for i in (0..k.bits()).rev() {
             acc = self.double(&acc);
             if k.bit(i) {
-                acc = self.add(&acc, pt);
+                acc = self.add_mixed(&acc, pt);
             }
         }
         acc
@@ -455,7 +474,7 @@ mod tests {
     fn base_points_are_on_their_curves_and_have_order_n() {
         for c in all() {
             assert!(c.is_on_curve(&c.gx, &c.gy), "{}", c.name);
-            let g = Jacobian::from_affine(&c.gx, &c.gy);
+            let g = (c.gx.clone(), c.gy.clone());
             assert!(c.mul(&g, &c.n).is_infinity(), "{}", c.name);
             let (x, y) = c.to_affine(&c.mul(&g, &(&c.n - 1u32))).unwrap();
             assert_eq!(x, c.gx, "{}", c.name);
@@ -479,7 +498,7 @@ mod tests {
     fn ecdsa_verifies_a_signature_made_with_a_known_key() {
         // d = 7, k = 11 on P-256; r = x(kG) mod n, s = k⁻¹(e + r·d) mod n.
         let c: &Curve = &P256;
-        let g = Jacobian::from_affine(&c.gx, &c.gy);
+        let g = (c.gx.clone(), c.gy.clone());
         let d = BigUint::from(7u32);
         let (qx, qy) = c.to_affine(&c.mul(&g, &d)).unwrap();
         let hash = [0xabu8; 32];
