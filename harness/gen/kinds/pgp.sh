@@ -13,11 +13,16 @@
 #            its canonical form, to compare key parsing on inputs the
 #            server would have rewritten
 #   SCRATCH  work directory (default: a fresh temp dir, removed at exit)
+#   PGP_MUTATIONS  if set to N > 0, also write pgp.mutations.jsonl: N bodies
+#            with mutated copies of the keys (pgp_mutations.py), for a
+#            differential check of key parsing with parity.sh
 #   REKOR_MODULE_DIR  rekor v1.5.4 source (default: from the Go module cache)
 #
 # Pipeline (until harness/gen/run.sh exists):
-#   .harness/bin/key-oracle -canonicalize < $OUT/pgp.jsonl > bodies.jsonl
+#   .harness/bin/key-oracle -canonicalize < $OUT/pgp.jsonl | grep '"body"' > bodies.jsonl
 #   harness/parity.sh target/release/rekor-backfill bodies.jsonl
+#   harness/parity.sh target/release/rekor-backfill $OUT/pgp.raw.jsonl
+#   harness/parity.sh target/release/rekor-backfill $OUT/pgp.mutations.jsonl
 set -euo pipefail
 
 : "${OUT:?set OUT to the output directory}"
@@ -243,5 +248,10 @@ helm "fixture test-0.1.0" "$rekor_dir/pkg/types/helm/tests/test_helm_armor.pub" 
     "$rekor_dir/pkg/types/helm/tests/test-0.1.0.tgz.prov"
 rpm "fixture test.rpm" "$rekor_dir/pkg/types/rpm/tests/test_rpm_public_key.key" \
     "$rekor_dir/pkg/types/rpm/tests/test.rpm"
+
+if [ "${PGP_MUTATIONS:-0}" -gt 0 ]; then
+    python3 "$(dirname "${BASH_SOURCE[0]}")/pgp_mutations.py" "$scratch" "$OUT/pgp.mutations.jsonl" \
+        "${PGP_MUTATIONS_SEED:-1}" "$PGP_MUTATIONS"
+fi
 
 echo "pgp.sh: $(wc -l <"$out") proposed entries in $out" >&2
