@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Proposed Rekor entries signed with real OpenPGP keys: rekord (format pgp),
-# helm and rpm. Keys come from gpg (many algorithms and shapes) and from
-# Rekor v1.5.4's own test fixtures; every signature is made by the tool, so
-# the server-side verification in `key-oracle -canonicalize` accepts them.
+# helm and rpm. Keys come from gpg (many algorithms and shapes), from
+# go-crypto itself (pgpgen/: v6 and native-algorithm keys gpg 2.2 cannot
+# make) and from Rekor v1.5.4's own test fixtures; every signature is made
+# by the tool, so the server-side verification in
+# `key-oracle -canonicalize` accepts them.
 #
 # usage: OUT=dir [SCRATCH=dir] harness/gen/kinds/pgp.sh
 #   OUT      output directory; gets pgp.jsonl (one proposed entry per line,
@@ -36,9 +38,11 @@ else
 fi
 command -v gpg >/dev/null || { echo "pgp.sh: gpg is required" >&2; exit 2; }
 
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { echo "pgp.sh: a Go toolchain is required" >&2; exit 2; }
 rekor_dir=${REKOR_MODULE_DIR:-}
 if [ -z "$rekor_dir" ]; then
-    PATH="$PATH:/usr/local/go/bin"
     rekor_dir=$(cd "$scratch" && GOFLAGS=-mod=mod go mod download -json github.com/sigstore/rekor@v1.5.4 |
         sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 fi
@@ -236,6 +240,13 @@ for name in rsa2048 ed25519 p384 dsa multi; do
     helm "$name key" "$scratch/$name.asc" "$scratch/$name.prov"
 done
 
+# --- keys only go-crypto makes (v6, native Ed25519/Ed448, SHA3) -----------
+(cd "$here/pgpgen" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go run .) \
+    >"$scratch/pgpgen.jsonl" 2>"$scratch/pgpgen.labels"
+while IFS= read -r line <&3 && IFS= read -r label <&4; do
+    emit "rekord: go-crypto $label" "$line"
+done 3<"$scratch/pgpgen.jsonl" 4<"$scratch/pgpgen.labels"
+
 # --- Rekor's own fixtures --------------------------------------------------
 fixtures="$rekor_dir/pkg/pki/pgp/testdata"
 for key in valid_armored_public valid_binary_public valid_armored_complex_public \
@@ -250,7 +261,7 @@ rpm "fixture test.rpm" "$rekor_dir/pkg/types/rpm/tests/test_rpm_public_key.key" 
     "$rekor_dir/pkg/types/rpm/tests/test.rpm"
 
 if [ "${PGP_MUTATIONS:-0}" -gt 0 ]; then
-    python3 "$(dirname "${BASH_SOURCE[0]}")/pgp_mutations.py" "$scratch" "$OUT/pgp.mutations.jsonl" \
+    python3 "$here/pgp_mutations.py" "$scratch" "$OUT/pgp.mutations.jsonl" \
         "${PGP_MUTATIONS_SEED:-1}" "$PGP_MUTATIONS"
 fi
 
