@@ -73,3 +73,54 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     keys.extend(hash.and_then(|h| h.key()));
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::gojson::unmarshal;
+    use super::*;
+
+    fn err(spec: &str) -> String {
+        index_keys(unmarshal(spec.as_bytes()).unwrap())
+            .unwrap_err()
+            .0
+    }
+
+    const KEY: &str = r#""publicKey":{"content":"LS0tLS1CRUdJTiBQR1Agbm90aGluZw=="}"#;
+
+    #[test]
+    fn decoding_and_validation_follow_go() {
+        assert_eq!(err(&format!("{{{KEY}}}")), "chart in body is required");
+        assert_eq!(
+            err(r#"{"chart":{"hash":{"value":"x"}}}"#),
+            "chart.hash.algorithm in body is required"
+        );
+        assert_eq!(
+            err(r#"{"chart":{}}"#),
+            "chart.provenance in body is required"
+        );
+        assert_eq!(
+            err(r#"{"chart":{"provenance":{"signature":{}}}}"#),
+            "chart.provenance.signature.content in body is required"
+        );
+        assert_eq!(
+            err(r#"{"chart":{"provenance":{}}}"#),
+            "publicKey in body is required"
+        );
+        assert_eq!(
+            err(&format!(r#"{{"chart":{{"provenance":{{}}}},{KEY}}}"#)),
+            "'content' must be specified for provenance"
+        );
+        assert!(err(r#"{"chart":{"provenance":{"content":"!"}}}"#).contains("base64"));
+        // Either the signature or the provenance file passes validate();
+        // then the key itself is what fails here.
+        for provenance in [
+            r#"{"signature":{"content":"AA=="}}"#,
+            r#"{"content":"AA=="}"#,
+        ] {
+            let e = err(&format!(
+                r#"{{"chart":{{"provenance":{provenance}}},{KEY}}}"#
+            ));
+            assert!(e.contains("PGP"), "{e}");
+        }
+    }
+}

@@ -61,3 +61,49 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     keys.extend(hash.and_then(|h| h.key()));
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::gojson::unmarshal;
+    use super::*;
+
+    fn err(spec: &str) -> String {
+        index_keys(unmarshal(spec.as_bytes()).unwrap())
+            .unwrap_err()
+            .0
+    }
+
+    const KEY: &str = r#""publicKey":{"content":"LS0tLS1CRUdJTiBQR1Agbm90aGluZw=="}"#;
+
+    #[test]
+    fn decoding_and_validation_follow_go() {
+        assert_eq!(err(&format!("{{{KEY}}}")), "package in body is required");
+        assert_eq!(
+            err(r#"{"package":{"hash":{}},"publicKey":{}}"#),
+            "package.hash.algorithm in body is required"
+        );
+        assert!(
+            err(r#"{"package":{"hash":{"algorithm":"sha1","value":"x"}}}"#)
+                .contains("should be one of")
+        );
+        assert_eq!(err(r#"{"package":{}}"#), "publicKey in body is required");
+        assert_eq!(
+            err(r#"{"package":{},"publicKey":{"content":""}}"#),
+            "publicKey.content in body is required"
+        );
+        assert_eq!(
+            err(&format!(r#"{{"package":{{}},{KEY}}}"#)),
+            "'content' must be specified for package"
+        );
+        assert_eq!(
+            err(&format!(
+                r#"{{"package":{{"hash":{{"algorithm":"sha256","value":"abc"}}}},{KEY}}}"#
+            )),
+            "invalid value for hash"
+        );
+        assert!(err(r#"{"publicKey":{"content":"%%%"}}"#).contains("base64"));
+        // Valid shape: the key itself is what fails now.
+        let e = err(&format!(r#"{{"package":{{"content":"AA=="}},{KEY}}}"#));
+        assert!(e.contains("PGP"), "{e}");
+    }
+}
