@@ -38,7 +38,7 @@ harness/services.sh start "$state" || { echo "test.sh: services did not start" >
 eval "$(harness/services.sh env "$state")"
 
 stage "cargo build --release" cargo build --release --workspace --quiet
-stage "cargo test (unit, sinks, scenarios)" cargo test --workspace --release
+stage "cargo test (unit, sinks, scenarios)" cargo test --workspace --release --no-fail-fast
 stage "key oracle tests (go test)" bash -c 'cd harness/key-oracle && go test ./...'
 stage "parity comparer tests" python3 harness/key-oracle/test_parity_compare.py
 stage "key parity vs Rekor's Go code (corpus)" harness/parity.sh target/release/rekor-backfill

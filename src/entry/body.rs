@@ -8,7 +8,7 @@
 //! rejected here with a Go-like message.
 
 use super::gojson::{self, field_matches, Kind, Value};
-use super::{dsse, hashedrekord, intoto, rekord, KeyError};
+use super::{dsse, hashedrekord, helm, intoto, rekord, rpm, KeyError};
 
 /// Every kind Rekor v1.5.4 registers, with its versions.
 const KINDS: &[(&str, &[&str])] = &[
@@ -68,6 +68,8 @@ pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>
         ("intoto", "0.0.1") => intoto::index_keys_v001(spec()?, attestation),
         ("intoto", "0.0.2") => intoto::index_keys_v002(spec()?, attestation),
         ("dsse", "0.0.1") => dsse::index_keys(spec()?, attestation),
+        ("rpm", "0.0.1") => rpm::index_keys(spec()?),
+        ("helm", "0.0.1") => helm::index_keys(spec()?),
         _ => Err(KeyError::new(format!(
             "unsupported entry kind {kind} {version} (not implemented yet)"
         ))),
@@ -171,10 +173,6 @@ mod tests {
         assert_eq!(
             err(r#"{"kind":"rekord","apiVersion":"0.0.2","spec":{}}"#),
             "rekord implementation for version '0.0.2' not found: unable to locate entry for version 0.0.2"
-        );
-        assert_eq!(
-            err(r#"{"kind":"rpm","apiVersion":"0.0.1","spec":{}}"#),
-            "unsupported entry kind rpm 0.0.1 (not implemented yet)"
         );
         assert!(err(r#"{"kind":"rekord","apiVersion":"0.0.1","spec":[]}"#)
             .contains("unsupported input type"));

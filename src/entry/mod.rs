@@ -11,9 +11,11 @@ mod body;
 mod dsse;
 mod gojson;
 mod hashedrekord;
+mod helm;
 mod intoto;
 mod intoto_statement;
 mod rekord;
+mod rpm;
 mod spec;
 
 use std::fmt;

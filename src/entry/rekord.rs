@@ -1,13 +1,14 @@
 //! `rekord` 0.0.1 (spec §4.1): `H(canon(key))`, subjects, `HK(data.hash)`.
 //!
 //! The key is parsed in the format named by `signature.format` (x509,
-//! minisign, ssh here; pgp belongs to a later milestone). If the key parses
-//! but cannot be canonicalised, Go logs and omits only the key hash.
+//! minisign, ssh, pgp). If the key parses but cannot be canonicalised, Go
+//! logs and omits only the key hash.
 
 use super::gojson::Value;
 use super::spec::{self, Hash};
 use super::{sha256_hex, KeyError};
 use crate::pki::minisign::MinisignKey;
+use crate::pki::pgp::PgpKey;
 use crate::pki::ssh::SshKey;
 use crate::pki::x509::X509Key;
 use crate::pki::PublicKey;
@@ -100,7 +101,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
         "x509" => Box::new(X509Key::parse(&key_content)?),
         "minisign" => Box::new(MinisignKey::parse(&key_content)?),
         "ssh" => Box::new(SshKey::parse(&key_content)?),
-        _ => return Err(KeyError::new("rekord with pgp keys is not supported yet")),
+        _ => Box::new(PgpKey::parse(&key_content)?),
     };
     let mut keys = Vec::new();
     if let Ok(canonical) = key.canonical_value() {

@@ -6,7 +6,7 @@
 //! 1.26): a key Go rejects is a parse error, a key Go re-encodes is hashed in
 //! its re-encoded form. The Go runtime pieces that shape those bytes — base64,
 //! PEM, DER readers, time and name rendering, string casing — each live in
-//! one module here; the formats ([`x509`], [`minisign`], [`ssh`]) build on
+//! one module here; the formats ([`x509`], [`pgp`], [`minisign`], [`ssh`]) build on
 //! them.
 
 pub mod der;
@@ -18,6 +18,7 @@ pub mod gostr;
 pub mod gotime;
 pub mod minisign;
 pub mod pem;
+pub mod pgp;
 pub mod ssh;
 pub mod x509;
 

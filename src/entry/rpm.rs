@@ -1,0 +1,109 @@
+//! `rpm` 0.0.1 (spec §4.4): `H(canon PGP key)`, the key's e-mails,
+//! `HK(package.hash)`.
+//!
+//! Unlike `rekord`, a PGP key that parses but cannot be canonicalised is an
+//! error for the whole entry, as in Go. The stored body never holds the
+//! package itself; its hash is what `validate()` checks.
+
+use super::gojson::Value;
+use super::spec::{self, Hash};
+use super::{sha256_hex, KeyError};
+use crate::pki::pgp::PgpKey;
+use crate::pki::PublicKey;
+
+pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
+    // DecodeEntry: publicKey first, then package.
+    let public_key = spec.get_object("publicKey");
+    let key_content = match &public_key {
+        Some(pk) => spec::base64_field(pk, "content", "publicKey content")?,
+        None => None,
+    };
+    let package = spec.get_object("package");
+    let hash = package.as_ref().and_then(|p| Hash::read(p, "hash"));
+    let package_content = match &package {
+        Some(p) => spec::base64_field(p, "content", "package content")?,
+        None => None,
+    };
+
+    // Model validation.
+    if package.is_none() {
+        return Err(KeyError::new("package in body is required"));
+    }
+    if let Some(h) = &hash {
+        h.validate("package.hash", &["sha256"])?;
+    }
+    if public_key.is_none() {
+        return Err(KeyError::new("publicKey in body is required"));
+    }
+    let Some(key_content) = key_content else {
+        return Err(KeyError::new("publicKey.content in body is required"));
+    };
+
+    // validate().
+    match &hash {
+        Some(h) => {
+            let value = h.value.as_deref().unwrap_or_default();
+            if value.len() != 64 || hex::decode(value).is_err() {
+                return Err(KeyError::new("invalid value for hash"));
+            }
+        }
+        None if package_content.is_none() => {
+            return Err(KeyError::new("'content' must be specified for package"));
+        }
+        None => {}
+    }
+
+    // IndexKeys.
+    let key = PgpKey::parse(&key_content)?;
+    let canonical = key.canonical_value()?;
+    let mut keys = vec![sha256_hex(&canonical)];
+    keys.extend(key.subjects());
+    keys.extend(hash.and_then(|h| h.key()));
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::gojson::unmarshal;
+    use super::*;
+
+    fn err(spec: &str) -> String {
+        index_keys(unmarshal(spec.as_bytes()).unwrap())
+            .unwrap_err()
+            .0
+    }
+
+    const KEY: &str = r#""publicKey":{"content":"LS0tLS1CRUdJTiBQR1Agbm90aGluZw=="}"#;
+
+    #[test]
+    fn decoding_and_validation_follow_go() {
+        assert_eq!(err(&format!("{{{KEY}}}")), "package in body is required");
+        assert_eq!(
+            err(r#"{"package":{"hash":{}},"publicKey":{}}"#),
+            "package.hash.algorithm in body is required"
+        );
+        assert!(
+            err(r#"{"package":{"hash":{"algorithm":"sha1","value":"x"}}}"#)
+                .contains("should be one of")
+        );
+        assert_eq!(err(r#"{"package":{}}"#), "publicKey in body is required");
+        assert_eq!(
+            err(r#"{"package":{},"publicKey":{"content":""}}"#),
+            "publicKey.content in body is required"
+        );
+        assert_eq!(
+            err(&format!(r#"{{"package":{{}},{KEY}}}"#)),
+            "'content' must be specified for package"
+        );
+        assert_eq!(
+            err(&format!(
+                r#"{{"package":{{"hash":{{"algorithm":"sha256","value":"abc"}}}},{KEY}}}"#
+            )),
+            "invalid value for hash"
+        );
+        assert!(err(r#"{"publicKey":{"content":"%%%"}}"#).contains("base64"));
+        // Valid shape: the key itself is what fails now.
+        let e = err(&format!(r#"{{"package":{{"content":"AA=="}},{KEY}}}"#));
+        assert!(e.contains("PGP"), "{e}");
+    }
+}
