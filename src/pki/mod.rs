@@ -7,7 +7,8 @@
 //! its re-encoded form. The Go runtime pieces that shape those bytes — base64,
 //! PEM, DER readers, time and name rendering, string casing — each live in
 //! one module here; the formats ([`x509`], [`minisign`], [`ssh`]) build on
-//! them.
+//! them; [`pkcs7`] carries a port of Go's `encoding/asn1` for relic's
+//! PKCS #7 types.
 
 pub mod der;
 pub mod ec;
@@ -18,6 +19,7 @@ pub mod gostr;
 pub mod gotime;
 pub mod minisign;
 pub mod pem;
+pub mod pkcs7;
 pub mod ssh;
 pub mod x509;
 
