@@ -11,6 +11,7 @@ mod alpine;
 mod body;
 mod dsse;
 mod gojson;
+mod gostruct;
 mod hashedrekord;
 mod intoto;
 mod intoto_statement;
@@ -18,6 +19,7 @@ mod jar;
 mod rekord;
 mod rfc3161;
 mod spec;
+mod tuf;
 
 use std::fmt;
 

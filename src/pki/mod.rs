@@ -8,7 +8,8 @@
 //! PEM, DER readers, time and name rendering, string casing — each live in
 //! one module here; the formats ([`x509`], [`minisign`], [`ssh`]) build on
 //! them; [`pkcs7`] carries a port of Go's `encoding/asn1` for relic's
-//! PKCS #7 types.
+//! PKCS #7 types; [`tuf`] hashes through [`jcs`], a port of the Go RFC 8785
+//! canonicalizer Rekor uses.
 
 pub mod der;
 pub mod ec;
@@ -17,10 +18,12 @@ pub mod gobase64;
 pub mod goname;
 pub mod gostr;
 pub mod gotime;
+pub mod jcs;
 pub mod minisign;
 pub mod pem;
 pub mod pkcs7;
 pub mod ssh;
+pub mod tuf;
 pub mod x509;
 
 use std::fmt;
