@@ -8,7 +8,7 @@
 //! rejected here with a Go-like message.
 
 use super::gojson::{self, field_matches, Kind, Value};
-use super::{alpine, dsse, hashedrekord, intoto, jar, rekord, rfc3161, tuf, KeyError};
+use super::{alpine, cose, dsse, hashedrekord, intoto, jar, rekord, rfc3161, tuf, KeyError};
 
 /// Every kind Rekor v1.5.4 registers, with its versions.
 const KINDS: &[(&str, &[&str])] = &[
@@ -72,6 +72,7 @@ pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>
         ("alpine", "0.0.1") => alpine::index_keys(spec()?),
         ("rfc3161", "0.0.1") => rfc3161::index_keys(spec()?),
         ("tuf", "0.0.1") => tuf::index_keys(spec()?),
+        ("cose", "0.0.1") => cose::index_keys(spec()?, attestation),
         _ => Err(KeyError::new(format!(
             "unsupported entry kind {kind} {version} (not implemented yet)"
         ))),

@@ -2,7 +2,7 @@
 //! (§10): `alg + ":" + digest` for every subject digest and, for SLSA v0.2
 //! provenance, every `predicate.materials[].digest` — not lowercased.
 //!
-//! Rekor v1.5.4 has two sets of rules, both ported here:
+//! Rekor v1.5.4 has three sets of rules, all ported here:
 //! * intoto 0.0.1/0.0.2 (`IndexKeys`): subjects from
 //!   `json.Unmarshal(payload, &struct{Subject []struct{Digest map[string]string}})`;
 //!   materials only if the whole payload also decodes into in-toto-golang
@@ -11,6 +11,8 @@
 //!   When the subjects do not decode, 0.0.1 just skips the payload keys but
 //!   0.0.2's `IndexKeys` fails: the server wrote no key at all for that
 //!   entry, and neither does this port (a [`KeyError`]).
+//! * cose 0.0.1 (`IndexKeys`): the subjects as intoto reads them, no
+//!   materials, and an undecodable statement just adds nothing.
 //! * dsse 0.0.1 (`Unmarshal`): subjects and the raw predicate from one
 //!   decode (any error: no keys at all), materials from decoding the raw
 //!   predicate as `struct{Materials []struct{Digest map[string]string}}`.
@@ -42,6 +44,9 @@ pub enum Rules {
     IntotoV002,
     /// dsse 0.0.1 `Unmarshal`.
     Dsse,
+    /// cose 0.0.1 `IndexKeys`: subjects only (its own `indexKeyExtract`),
+    /// an undecodable statement adds nothing.
+    Cose,
 }
 
 /// The payload keys for a decoded in-toto payload (the statement bytes).
@@ -56,6 +61,7 @@ pub fn payload_keys(payload: &[u8], rules: Rules) -> Result<Vec<String>, KeyErro
                 }
                 Ok(keys)
             }
+            Rules::Cose => Ok(subjects_only(root)?.keys()),
             Rules::Dsse => {
                 let (subjects, predicate) = subjects_and_raw_predicate(root)?;
                 let mut keys = subjects.keys();

@@ -9,6 +9,7 @@
 
 mod alpine;
 mod body;
+mod cose;
 mod dsse;
 mod gojson;
 mod gostruct;

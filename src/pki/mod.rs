@@ -11,6 +11,7 @@
 //! PKCS #7 types; [`tuf`] hashes through [`jcs`], a port of the Go RFC 8785
 //! canonicalizer Rekor uses.
 
+pub mod cose;
 pub mod der;
 pub mod ec;
 pub mod email;
