@@ -847,3 +847,111 @@ fn cose_validation_follows_go() {
     let no_key = body("cose", json!({"data": {}}));
     assert!(keys(&no_key).unwrap_err().0.contains("publicKey"));
 }
+
+// ------------------------------------------------------------------ robustness
+
+mod robustness {
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+    use rekor_backfill::pki::{cose, jcs, pkcs7};
+
+    use super::*;
+
+    const CORPUS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/corpus/entries.jsonl"
+    );
+
+    /// The DER of the corpus jar entry's PKCS #7 signature.
+    static JAR_DER: LazyLock<Vec<u8>> = LazyLock::new(|| {
+        let text = std::fs::read_to_string(CORPUS).unwrap();
+        let record = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|r| r["kind"] == "jar")
+            .unwrap();
+        let body: Value =
+            serde_json::from_slice(&STANDARD.decode(record["body"].as_str().unwrap()).unwrap())
+                .unwrap();
+        let pem = STANDARD
+            .decode(body["spec"]["signature"]["content"].as_str().unwrap())
+            .unwrap();
+        pkcs7_der(&pem)
+    });
+
+    fn mutate(mut data: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
+        for &(pos, op, byte) in edits {
+            if data.is_empty() {
+                break;
+            }
+            let i = pos % data.len();
+            match op % 3 {
+                0 => data[i] = byte,
+                1 => data.insert(i, byte),
+                _ => {
+                    data.remove(i);
+                }
+            }
+        }
+        data
+    }
+
+    proptest! {
+        /// Whatever relic-style re-encoding accepts, its output is a fixed
+        /// point: canonicalizing a canonical signature changes nothing.
+        #[test]
+        fn pkcs7_reencoding_is_idempotent_on_mutated_signatures(
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..6)
+        ) {
+            let der = mutate(JAR_DER.clone(), &edits);
+            if let Ok(sig) = pkcs7::Pkcs7Signature::parse(&der) {
+                let again = pkcs7::Pkcs7Signature::parse(sig.der()).unwrap();
+                prop_assert_eq!(again.der(), sig.der());
+            }
+            let _ = pkcs7::check_timestamp_response(&der);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = pkcs7::Pkcs7Signature::parse(&bytes);
+            let _ = pkcs7::check_timestamp_response(&bytes);
+            let _ = cose::parse_sign1(&bytes);
+            let mut tagged = vec![0xd2, 0x84];
+            tagged.extend_from_slice(&bytes);
+            let _ = cose::parse_sign1(&tagged);
+            let _ = jcs::transform(&bytes);
+            let tuf = tuf_body(json!(b64(&bytes)), json!(b64(&bytes)));
+            let _ = keys(&tuf);
+        }
+
+        #[test]
+        fn canonical_json_is_a_fixed_point(text in "[\\[\\]{}\",:0-9a-z.eE+\\- \\\\u]{0,60}") {
+            if let Ok(once) = jcs::transform(text.as_bytes()) {
+                prop_assert_eq!(jcs::transform(&once).unwrap(), once);
+            }
+        }
+    }
+
+    #[test]
+    fn deeply_nested_tuf_content_is_an_error_not_a_crash() {
+        let depth = 9_000;
+        let signed = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let metadata =
+            format!(r#"{{"signatures":[],"signed":{{"_type":"x","version":1,"deep":{signed}}}}}"#);
+        let root = root_doc("2100-01-01T00:00:00Z", "00");
+        let result = keys(&tuf_body(
+            json!(b64(metadata.as_bytes())),
+            b64_canonical(&root),
+        ));
+        assert!(result.unwrap_err().0.contains("nesting"));
+        // The same value stored as a JSON object is re-encoded first.
+        let object: Value =
+            serde_json::from_str(&format!("{}1{}", "[".repeat(100), "]".repeat(100))).unwrap();
+        assert!(keys(&tuf_body(
+            json!({"signatures": [], "signed": {"deep": object}}),
+            root
+        ))
+        .is_ok());
+    }
+}

@@ -18,6 +18,7 @@ use super::gostruct::{
 };
 use super::spec;
 use super::{sha256_hex, KeyError};
+use crate::pki::jcs;
 use crate::pki::tuf::{json_string, Signature, Signed};
 
 pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
@@ -63,20 +64,24 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 fn content_bytes(content: Value<'_>, what: &str) -> Result<Vec<u8>, KeyError> {
     match content.as_str() {
         Some(text) => spec::decode_base64(&text, &format!("TUF {what} content")),
-        None => Ok(go_marshal(content)),
+        None => go_marshal(content),
     }
 }
 
 /// Go `json.Marshal` of a value decoded into `interface{}` (numbers as
 /// `json.Number`): object members sorted by name, a repeated name keeps
 /// its last value, strings re-escaped, numbers copied.
-fn go_marshal(v: Value<'_>) -> Vec<u8> {
+fn go_marshal(v: Value<'_>) -> Result<Vec<u8>, KeyError> {
     let mut out = Vec::with_capacity(v.raw().len());
-    write_go_json(v, &mut out);
-    out
+    write_go_json(v, &mut out, 0)?;
+    Ok(out)
 }
 
-fn write_go_json(v: Value<'_>, out: &mut Vec<u8>) {
+fn write_go_json(v: Value<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), KeyError> {
+    // The canonicalizer refuses deeper input anyway; stop before the stack.
+    if depth > jcs::MAX_NESTING {
+        return Err(KeyError::new("TUF content nested too deeply"));
+    }
     match v.kind() {
         Kind::Object => {
             let mut members: Vec<(String, Value<'_>)> = Vec::new();
@@ -94,7 +99,7 @@ fn write_go_json(v: Value<'_>, out: &mut Vec<u8>) {
                 }
                 json_string(out, &key);
                 out.push(b':');
-                write_go_json(value, out);
+                write_go_json(value, out, depth + 1)?;
             }
             out.push(b'}');
         }
@@ -104,13 +109,14 @@ fn write_go_json(v: Value<'_>, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                write_go_json(item, out);
+                write_go_json(item, out, depth + 1)?;
             }
             out.push(b']');
         }
         Kind::String => json_string(out, &v.as_str().unwrap_or_default()),
         Kind::Number | Kind::Bool | Kind::Null => out.extend_from_slice(v.raw()),
     }
+    Ok(())
 }
 
 /// `json.Unmarshal(bytes, &data.Signed{})`.
@@ -257,13 +263,13 @@ mod tests {
     #[test]
     fn go_marshal_sorts_members_and_keeps_the_last_duplicate() {
         let v = gojson::unmarshal(br#"{"b":[1.50,"x\u003c"],"a":1,"b":true}"#).unwrap();
-        assert_eq!(go_marshal(v), br#"{"a":1,"b":true}"#);
+        assert_eq!(go_marshal(v).unwrap(), br#"{"a":1,"b":true}"#);
         let v = gojson::unmarshal(br#"[1.50,"x\u003c\n"]"#).unwrap();
-        assert_eq!(go_marshal(v), b"[1.50,\"x<\\u000a\"]");
+        assert_eq!(go_marshal(v).unwrap(), b"[1.50,\"x<\\u000a\"]");
         // Data read back the way Go's decoder does: an unpaired surrogate
         // escape becomes U+FFFD.
         let v = gojson::unmarshal(br#""\ud800""#).unwrap();
-        assert_eq!(go_marshal(v), "\"\u{fffd}\"".as_bytes());
+        assert_eq!(go_marshal(v).unwrap(), "\"\u{fffd}\"".as_bytes());
     }
 
     #[test]

@@ -17,18 +17,24 @@
 use super::gostr::lossy_utf8;
 use super::PkiError;
 
+/// Deepest nesting accepted. Go's canonicalizer has no limit (goroutine
+/// stacks grow); a recursive port on a fixed thread stack needs one. TUF
+/// metadata nests a handful of levels.
+pub const MAX_NESTING: usize = 500;
+
 /// `jsoncanonicalizer.Transform`.
 pub fn transform(json: &[u8]) -> Result<Vec<u8>, PkiError> {
     let mut p = Parser {
         data: json,
         index: 0,
+        depth: 0,
     };
     let out = if p.peek_non_ws()? == b'[' {
         p.scan()?;
-        p.array()?
+        p.nested(Parser::array)?
     } else {
         p.scan_for(b'{')?;
-        p.object()?
+        p.nested(Parser::object)?
     };
     if p.data[p.index..].iter().any(|&c| !is_ws(c)) {
         return Err(error("Improperly terminated JSON object"));
@@ -47,6 +53,7 @@ fn is_ws(c: u8) -> bool {
 struct Parser<'a> {
     data: &'a [u8],
     index: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -94,11 +101,24 @@ impl Parser<'_> {
 
     fn element(&mut self) -> Result<Vec<u8>, PkiError> {
         match self.scan()? {
-            b'{' => self.object(),
+            b'{' => self.nested(Self::object),
             b'"' => Ok(decorate(&self.quoted_string()?)),
-            b'[' => self.array(),
+            b'[' => self.nested(Self::array),
             _ => self.simple_type(),
         }
+    }
+
+    fn nested(
+        &mut self,
+        parse: fn(&mut Self) -> Result<Vec<u8>, PkiError>,
+    ) -> Result<Vec<u8>, PkiError> {
+        if self.depth >= MAX_NESTING {
+            return Err(error("nesting too deep"));
+        }
+        self.depth += 1;
+        let out = parse(self);
+        self.depth -= 1;
+        out
     }
 
     /// `getUEscape`: four ASCII hex digits.
@@ -501,6 +521,10 @@ mod tests {
         assert!(transform(b"{\"a\":}").is_err());
         assert!(transform(b"{\"a\":1").is_err());
         assert_eq!(jcs(" { } "), "{}");
+        let deep = "[".repeat(MAX_NESTING) + &"]".repeat(MAX_NESTING);
+        assert!(transform(deep.as_bytes()).is_ok());
+        let deeper = "[".repeat(MAX_NESTING + 1) + &"]".repeat(MAX_NESTING + 1);
+        assert!(transform(deeper.as_bytes()).is_err());
         assert_eq!(jcs("[true,false,null]"), "[true,false,null]");
     }
 }
