@@ -41,12 +41,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // validate().
     match &hash {
-        Some(h) => {
-            let value = h.value.as_deref().unwrap_or_default();
-            if value.len() != 64 || hex::decode(value).is_err() {
-                return Err(KeyError::new("invalid value for hash"));
-            }
-        }
+        Some(h) => h.check_sha256_value()?,
         None if package_content.as_ref().is_none_or(Vec::is_empty) => {
             return Err(KeyError::new("'content' must be specified for package"));
         }

@@ -59,10 +59,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
         return Err(KeyError::new("'content' must be specified for package"));
     }
     if let Some(h) = &hash {
-        let value = h.value.as_deref().unwrap_or_default();
-        if value.len() != 64 || hex::decode(value).is_err() {
-            return Err(KeyError::new("invalid value for hash"));
-        }
+        h.check_sha256_value()?;
     }
 
     // IndexKeys.
