@@ -29,9 +29,14 @@ lint:
 demo: deps
 	bash harness/demo.sh
 
-## parity: per-kind key comparison with Rekor v1.5.4's Go code
+## parity: per-kind key comparison with Rekor v1.5.4's Go code, over the
+## corpus and over the generated set (harness/gen, into .harness/gen)
 parity: build
-	bash harness/parity.sh $(BIN)
+	@status=0; \
+	bash harness/parity.sh $(BIN) || status=1; \
+	{ bash harness/gen/run.sh .harness/gen && \
+	  bash harness/parity.sh $(BIN) .harness/gen/generated.jsonl; } || status=1; \
+	exit $$status
 
 ## harness: a real Rekor stack (rekor-server, Trillian, MariaDB, Redis on
 ## loopback), populated with every kind, then the scenarios on Redis and MySQL

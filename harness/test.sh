@@ -4,7 +4,8 @@
 #   2. cargo test over the workspace: unit tests, sink tests and the
 #      end-to-end scenarios against the real services,
 #   3. key parity: rekor-backfill against Rekor v1.5.4's own Go code
-#      (harness/key-oracle) over the corpus, plus the oracle's own tests.
+#      (harness/key-oracle) over the corpus and over a set generated from
+#      real tool output (harness/gen), plus the oracle's own tests.
 # Services are stopped on exit, also on failure. Ports: REDIS_PORT and
 # MYSQL_PORT (defaults 16379 and 13306).
 set -uo pipefail
@@ -42,6 +43,10 @@ stage "cargo test (unit, sinks, scenarios)" cargo test --workspace --release --n
 stage "key oracle tests (go test)" bash -c 'cd harness/key-oracle && go test ./...'
 stage "parity comparer tests" python3 harness/key-oracle/test_parity_compare.py
 stage "key parity vs Rekor's Go code (corpus)" harness/parity.sh target/release/rekor-backfill
+gen_dir=${TEST_GEN_DIR:-$repo/.harness/gen}
+stage "key parity (generated set)" bash -c \
+    'harness/gen/run.sh "$1" && harness/parity.sh target/release/rekor-backfill "$1/generated.jsonl"' \
+    _ "$gen_dir"
 
 echo
 if ((failed)); then

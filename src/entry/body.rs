@@ -8,7 +8,9 @@
 //! rejected here with a Go-like message.
 
 use super::gojson::{self, field_matches, Kind, Value};
-use super::{dsse, hashedrekord, helm, intoto, rekord, rpm, KeyError};
+use super::{
+    alpine, cose, dsse, hashedrekord, helm, intoto, jar, rekord, rfc3161, rpm, tuf, KeyError,
+};
 
 /// Every kind Rekor v1.5.4 registers, with its versions.
 const KINDS: &[(&str, &[&str])] = &[
@@ -70,6 +72,11 @@ pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>
         ("dsse", "0.0.1") => dsse::index_keys(spec()?, attestation),
         ("rpm", "0.0.1") => rpm::index_keys(spec()?),
         ("helm", "0.0.1") => helm::index_keys(spec()?),
+        ("jar", "0.0.1") => jar::index_keys(spec()?),
+        ("alpine", "0.0.1") => alpine::index_keys(spec()?),
+        ("rfc3161", "0.0.1") => rfc3161::index_keys(spec()?),
+        ("tuf", "0.0.1") => tuf::index_keys(spec()?),
+        ("cose", "0.0.1") => cose::index_keys(spec()?, attestation),
         _ => Err(KeyError::new(format!(
             "unsupported entry kind {kind} {version} (not implemented yet)"
         ))),

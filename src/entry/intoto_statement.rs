@@ -2,7 +2,7 @@
 //! (§10): `alg + ":" + digest` for every subject digest and, for SLSA v0.2
 //! provenance, every `predicate.materials[].digest` — not lowercased.
 //!
-//! Rekor v1.5.4 has two sets of rules, both ported here:
+//! Rekor v1.5.4 has three sets of rules, all ported here:
 //! * intoto 0.0.1/0.0.2 (`IndexKeys`): subjects from
 //!   `json.Unmarshal(payload, &struct{Subject []struct{Digest map[string]string}})`;
 //!   materials only if the whole payload also decodes into in-toto-golang
@@ -11,6 +11,8 @@
 //!   When the subjects do not decode, 0.0.1 just skips the payload keys but
 //!   0.0.2's `IndexKeys` fails: the server wrote no key at all for that
 //!   entry, and neither does this port (a [`KeyError`]).
+//! * cose 0.0.1 (`IndexKeys`): the subjects as intoto reads them, no
+//!   materials, and an undecodable statement just adds nothing.
 //! * dsse 0.0.1 (`Unmarshal`): subjects and the raw predicate from one
 //!   decode (any error: no keys at all), materials from decoding the raw
 //!   predicate as `struct{Materials []struct{Digest map[string]string}}`.
@@ -27,9 +29,11 @@
 //!
 use std::collections::BTreeMap;
 
-use super::gojson::{self, field_matches, Kind, Value};
+use super::gojson::{self, Kind, Value};
+use super::gostruct::{
+    check_any, check_bool, check_string, check_time, decode_struct, Decoded, TypeError,
+};
 use super::KeyError;
-use crate::pki::gotime;
 
 /// Which upload-time extraction to mirror.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,13 +44,10 @@ pub enum Rules {
     IntotoV002,
     /// dsse 0.0.1 `Unmarshal`.
     Dsse,
+    /// cose 0.0.1 `IndexKeys`: subjects only (its own `indexKeyExtract`),
+    /// an undecodable statement adds nothing.
+    Cose,
 }
-
-/// A Go decoding error: the whole `json.Unmarshal` call fails.
-#[derive(Debug)]
-struct TypeError;
-
-type Decoded<T = ()> = Result<T, TypeError>;
 
 /// The payload keys for a decoded in-toto payload (the statement bytes).
 pub fn payload_keys(payload: &[u8], rules: Rules) -> Result<Vec<String>, KeyError> {
@@ -60,6 +61,7 @@ pub fn payload_keys(payload: &[u8], rules: Rules) -> Result<Vec<String>, KeyErro
                 }
                 Ok(keys)
             }
+            Rules::Cose => Ok(subjects_only(root)?.keys()),
             Rules::Dsse => {
                 let (subjects, predicate) = subjects_and_raw_predicate(root)?;
                 let mut keys = subjects.keys();
@@ -129,30 +131,6 @@ impl DigestList {
     }
 }
 
-/// Decodes a struct: `fields` gets each member whose name matches one of
-/// `names` (Go folding), as its index. `null` is a no-op, other non-objects
-/// a type error.
-fn decode_struct<'a>(
-    value: Value<'a>,
-    names: &[&str],
-    mut fields: impl FnMut(usize, Value<'a>) -> Decoded,
-) -> Decoded {
-    match value.kind() {
-        Kind::Null => Ok(()),
-        Kind::Object => {
-            for (key, member) in value.members() {
-                let exact = names.iter().position(|n| *n == key);
-                let index = exact.or_else(|| names.iter().position(|n| field_matches(&key, n)));
-                if let Some(i) = index {
-                    fields(i, member)?;
-                }
-            }
-            Ok(())
-        }
-        _ => Err(TypeError),
-    }
-}
-
 /// `map[string]string` (in-toto `DigestSet`): merges into an existing map;
 /// `null` values store "".
 fn decode_digest_map(value: Value<'_>, map: &mut Option<BTreeMap<String, String>>) -> Decoded {
@@ -180,55 +158,6 @@ fn decode_digest_map(value: Value<'_>, map: &mut Option<BTreeMap<String, String>
 /// `struct{Digest map[string]string "digest"}` as a slice element.
 fn decode_digest_item(value: Value<'_>, slot: &mut Option<BTreeMap<String, String>>) -> Decoded {
     decode_struct(value, &["digest"], |_, v| decode_digest_map(v, slot))
-}
-
-/// Type check of a Go `string` field.
-fn check_string(v: Value<'_>) -> Decoded {
-    match v.kind() {
-        Kind::String | Kind::Null => Ok(()),
-        _ => Err(TypeError),
-    }
-}
-
-/// Type check of a Go `bool` field.
-fn check_bool(v: Value<'_>) -> Decoded {
-    match v.kind() {
-        Kind::Bool | Kind::Null => Ok(()),
-        _ => Err(TypeError),
-    }
-}
-
-/// An `interface{}` field: anything, but numbers become `float64` and fail
-/// when out of range.
-fn check_any(v: Value<'_>) -> Decoded {
-    let overflows = |n: &[u8]| {
-        std::str::from_utf8(n)
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .is_none_or(f64::is_infinite)
-    };
-    if v.numbers().any(overflows) {
-        Err(TypeError)
-    } else {
-        Ok(())
-    }
-}
-
-/// A `*time.Time` field: `null`, or a JSON string whose raw text (escapes
-/// not processed) `time.Parse(time.RFC3339, …)` accepts.
-fn check_time(v: Value<'_>) -> Decoded {
-    match v.kind() {
-        Kind::Null => Ok(()),
-        Kind::String => {
-            let raw = v.raw();
-            if gotime::valid_rfc3339(&raw[1..raw.len() - 1]) {
-                Ok(())
-            } else {
-                Err(TypeError)
-            }
-        }
-        _ => Err(TypeError),
-    }
 }
 
 /// intoto `indexKeyExtract`: subjects only.

@@ -7,16 +7,22 @@
 //! gets no keys), signatures are not re-verified, and in-toto payload
 //! digests are recovered from the stored attestation when one is given.
 
+mod alpine;
 mod body;
+mod cose;
 mod dsse;
 mod gojson;
+mod gostruct;
 mod hashedrekord;
 mod helm;
 mod intoto;
 mod intoto_statement;
+mod jar;
 mod rekord;
+mod rfc3161;
 mod rpm;
 mod spec;
+mod tuf;
 
 use std::fmt;
 
@@ -133,11 +139,11 @@ mod tests {
     fn keys_for_line_reports_errors_as_json() {
         let out: serde_json::Value = serde_json::from_str(&keys_for_line("not base64!")).unwrap();
         assert!(out["error"].as_str().unwrap().contains("base64"));
-        let body = gobase64::encode(br#"{"apiVersion":"0.0.1","kind":"jar","spec":{}}"#);
+        let body = gobase64::encode(br#"{"apiVersion":"9.9.9","kind":"jar","spec":{}}"#);
         let out: serde_json::Value = serde_json::from_str(&keys_for_line(&body)).unwrap();
         assert_eq!(
             out["error"],
-            "unsupported entry kind jar 0.0.1 (not implemented yet)"
+            "jar implementation for version '9.9.9' not found: unable to locate entry for version 9.9.9"
         );
         let line =
             serde_json::json!({ "uuid": "x", "body": body, "attestation": null }).to_string();

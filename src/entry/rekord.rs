@@ -86,9 +86,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
             if value.is_empty() {
                 return Err(KeyError::new("missing hash value"));
             }
-            if value.len() != 64 || hex::decode(value).is_err() {
-                return Err(KeyError::new("invalid value for hash"));
-            }
+            h.check_sha256_value()?;
         }
         None if data_content.as_ref().is_none_or(Vec::is_empty) => {
             return Err(KeyError::new("'content' must be specified for data"));

@@ -57,6 +57,16 @@ impl Hash {
         }
     }
 
+    /// The cross-field check rekord, alpine and jar make on a present hash:
+    /// the value is exactly 64 hex characters (either case).
+    pub fn check_sha256_value(&self) -> Result<(), KeyError> {
+        let value = self.value.as_deref().unwrap_or_default();
+        if value.len() != 64 || hex::decode(value).is_err() {
+            return Err(KeyError::new("invalid value for hash"));
+        }
+        Ok(())
+    }
+
     /// `HK(algorithm, value)` when both fields are present.
     pub fn key(&self) -> Option<String> {
         match (&self.algorithm, &self.value) {

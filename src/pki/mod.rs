@@ -7,8 +7,11 @@
 //! its re-encoded form. The Go runtime pieces that shape those bytes — base64,
 //! PEM, DER readers, time and name rendering, string casing — each live in
 //! one module here; the formats ([`x509`], [`pgp`], [`minisign`], [`ssh`]) build on
-//! them.
+//! them; [`pkcs7`] carries a port of Go's `encoding/asn1` for relic's
+//! PKCS #7 types; [`tuf`] hashes through [`jcs`], a port of the Go RFC 8785
+//! canonicalizer Rekor uses.
 
+pub mod cose;
 pub mod der;
 pub mod ec;
 pub mod email;
@@ -16,10 +19,13 @@ pub mod gobase64;
 pub mod goname;
 pub mod gostr;
 pub mod gotime;
+pub mod jcs;
 pub mod minisign;
 pub mod pem;
 pub mod pgp;
+pub mod pkcs7;
 pub mod ssh;
+pub mod tuf;
 pub mod x509;
 
 use std::fmt;
