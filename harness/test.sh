@@ -41,7 +41,8 @@ eval "$(harness/services.sh env "$state")"
 stage "cargo build --release" cargo build --release --workspace --quiet
 stage "cargo test (unit, sinks, scenarios)" cargo test --workspace --release --no-fail-fast
 stage "key oracle tests (go test)" bash -c 'cd harness/key-oracle && go test ./...'
-stage "parity comparer tests" python3 harness/key-oracle/test_parity_compare.py
+stage "harness helper tests (python)" bash -c \
+    'python3 harness/key-oracle/test_parity_compare.py && python3 -m unittest discover -s harness/stack -p "test_*.py"'
 stage "key parity vs Rekor's Go code (corpus)" harness/parity.sh target/release/rekor-backfill
 gen_dir=${TEST_GEN_DIR:-$repo/.harness/gen}
 stage "key parity (generated set)" bash -c \

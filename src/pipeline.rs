@@ -247,17 +247,17 @@ pub fn run(
     if let Some(store) = store.as_mut() {
         if config.checkpoint.reset {
             if config.dry_run {
-                log::info!("Dry run: checkpoint {name:?} would be deleted; ignoring it");
+                log::info!("Dry run: checkpoint \"{name}\" would be deleted; ignoring it");
             } else {
                 store
                     .delete(name)
-                    .with_context(|| format!("deleting checkpoint {name:?}"))?;
-                log::info!("Checkpoint {name:?} deleted (--reset-checkpoint)");
+                    .with_context(|| format!("deleting checkpoint \"{name}\""))?;
+                log::info!("Checkpoint \"{name}\" deleted (--reset-checkpoint)");
             }
         } else {
             existing = store
                 .load(name)
-                .with_context(|| format!("reading checkpoint {name:?}"))?;
+                .with_context(|| format!("reading checkpoint \"{name}\""))?;
         }
     }
     let (first_index, resume_at, end) = match plan(
@@ -319,7 +319,7 @@ pub fn run(
     log::info!(
         "Indexing log entries {resume_at}..={end} with {workers} worker(s){}",
         match config.checkpoint.interval {
-            Some(n) => format!(", checkpoint {name:?} every {n} entries"),
+            Some(n) => format!(", checkpoint \"{name}\" every {n} entries"),
             None => ", checkpointing off".to_string(),
         }
     );

@@ -249,7 +249,14 @@ impl RekorClient {
                 )));
             }
             let wait = retry_after.unwrap_or_else(|| backoff(&self.retry, attempt));
-            log::debug!("{request}: {failure}; retrying in {wait:?}");
+            // Visible by default: an operator wants to know the server is
+            // struggling before the run gives up.
+            log::warn!(
+                "{request}: {failure}; retry {} of {} in {}",
+                attempt + 1,
+                self.retry.retries,
+                humantime::format_duration(wait)
+            );
             if !self.sleep_unless_stopped(wait) {
                 return Err(FetchError::Cancelled);
             }

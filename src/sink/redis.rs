@@ -202,7 +202,8 @@ impl RedisSink {
             (Some(_), Some(_)) => bail!(
                 "{}: the server restarted during the run (its run_id changed); index writes \
                  acknowledged before the restart may be lost, so the run must not continue \
-                 on this connection — rerun to resume from the last checkpoint",
+                 on this connection — rerun: it resumes from the checkpoint the server still \
+                 holds (or starts over if the restart lost it too)",
                 self.backend.context()
             ),
             _ => bail!(
