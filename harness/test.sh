@@ -5,7 +5,10 @@
 #      end-to-end scenarios against the real services,
 #   3. key parity: rekor-backfill against Rekor v1.5.4's own Go code
 #      (harness/key-oracle) over the corpus and over a set generated from
-#      real tool output (harness/gen), plus the oracle's own tests.
+#      real tool output (harness/gen), plus the oracle's own tests,
+#   4. the real Rekor stack (harness/stack, `make harness`): rekor-server,
+#      Trillian, Redis and MariaDB on loopback; ground truth, upstream,
+#      checkpoint and fault scenarios on both backends.
 # Services are stopped on exit, also on failure. Ports: REDIS_PORT and
 # MYSQL_PORT (defaults 16379 and 13306).
 set -uo pipefail
@@ -48,6 +51,9 @@ gen_dir=${TEST_GEN_DIR:-$repo/.harness/gen}
 stage "key parity (generated set)" bash -c \
     'harness/gen/run.sh "$1" && harness/parity.sh target/release/rekor-backfill "$1/generated.jsonl"' \
     _ "$gen_dir"
+
+stage "real Rekor stack scenarios (make harness)" bash -c \
+    'bash harness/stack/build.sh && HARNESS_PENDING=fail bash harness/stack/scenarios.sh'
 
 echo
 if ((failed)); then

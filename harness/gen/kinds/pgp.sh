@@ -20,12 +20,23 @@
 #            differential check of key parsing with parity.sh
 #   REKOR_MODULE_DIR  rekor v1.5.4 source (default: from the Go module cache)
 #
-# Pipeline (until harness/gen/run.sh exists):
+# harness/gen/run.sh calls it with an output file instead (see below).
+# By hand:
 #   .harness/bin/key-oracle -canonicalize < $OUT/pgp.jsonl | grep '"body"' > bodies.jsonl
 #   harness/parity.sh target/release/rekor-backfill bodies.jsonl
 #   harness/parity.sh target/release/rekor-backfill $OUT/pgp.raw.jsonl
 #   harness/parity.sh target/release/rekor-backfill $OUT/pgp.mutations.jsonl
 set -euo pipefail
+
+# Called by harness/gen/run.sh with the output file as $1: generate into a
+# temporary OUT and convert to the generator's line format.
+if [ $# -ge 1 ]; then
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/gen-pgp-out.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    OUT="$tmp" bash "${BASH_SOURCE[0]}"
+    python3 "$(dirname "${BASH_SOURCE[0]}")/pgp_genlib.py" "$tmp" "$1"
+    exit 0
+fi
 
 : "${OUT:?set OUT to the output directory}"
 mkdir -p "$OUT"
