@@ -8,6 +8,7 @@
 //! chunks drain and saves the watermark, which by construction is below the
 //! failed chunk.
 
+use std::collections::BinaryHeap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::ops::RangeInclusive;
@@ -23,7 +24,7 @@ use crate::config::{Config, UsageError};
 use crate::progress::{Progress, Snapshot};
 use crate::rekor::{FetchError, RekorClient};
 use crate::sink::{Backend, DrySink, Sink};
-use crate::worker::{process_chunk, ChunkError, Completion, EntryFailure};
+use crate::worker::{process_chunk, ChunkError, Completion};
 
 /// Indices fetched and written together by one task.
 const CHUNK: u64 = 10;
@@ -369,7 +370,7 @@ pub fn run(
     if shared.interrupted.load(Ordering::SeqCst) && summary.done < total {
         return Ok(RunOutcome::Interrupted);
     }
-    if summary.failures.is_empty() {
+    if summary.failed.count == 0 {
         Ok(RunOutcome::Complete)
     } else {
         Ok(RunOutcome::CompleteWithFailures)
@@ -412,9 +413,36 @@ fn run_chunk(
 struct Summary {
     done: u64,
     keys_written: u64,
-    failures: Vec<EntryFailure>,
+    failed: FailedIndices,
     watermark: u64,
     saved: Option<u64>,
+}
+
+/// The failed entries the summary reports: how many, and the lowest
+/// indices. Not every failure: a log with many entries of an unsupported
+/// kind would otherwise grow the run's memory with its length (the
+/// `--failed-entries` file has them all).
+#[derive(Debug, Default)]
+struct FailedIndices {
+    count: u64,
+    /// The lowest [`FAILURES_LISTED`] indices seen; a max-heap, so the
+    /// largest of them is the one to drop.
+    lowest: BinaryHeap<u64>,
+}
+
+impl FailedIndices {
+    fn record(&mut self, index: u64) {
+        self.count += 1;
+        self.lowest.push(index);
+        if self.lowest.len() > FAILURES_LISTED {
+            self.lowest.pop();
+        }
+    }
+
+    /// The lowest indices, ascending.
+    fn listed(&self) -> Vec<u64> {
+        self.lowest.clone().into_sorted_vec()
+    }
 }
 
 /// The checkpoint thread: advances the watermark, saves checkpoints,
@@ -431,7 +459,7 @@ fn collect(
     let mut summary = Summary {
         done: 0,
         keys_written: 0,
-        failures: Vec::new(),
+        failed: FailedIndices::default(),
         watermark: checkpointer.next(),
         saved: checkpointer.saved(),
     };
@@ -453,7 +481,9 @@ fn collect(
                         }
                     }
                 }
-                summary.failures.extend(completion.failures);
+                for failure in &completion.failures {
+                    summary.failed.record(failure.log_index);
+                }
                 shared.publish_watermark(checkpointer.next());
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -504,7 +534,7 @@ fn report(summary: &Summary, elapsed: Duration, resume_at: u64, end: u64) {
         summary.done,
         total,
         summary.keys_written,
-        summary.failures.len(),
+        summary.failed.count,
         secs,
         rate,
         summary.watermark,
@@ -512,18 +542,12 @@ fn report(summary: &Summary, elapsed: Duration, resume_at: u64, end: u64) {
             .saved
             .map_or_else(|| "not saved".to_string(), |n| format!("at {n}")),
     );
-    if !summary.failures.is_empty() {
-        let mut indices: Vec<u64> = summary.failures.iter().map(|f| f.log_index).collect();
-        indices.sort_unstable();
-        let listed: Vec<String> = indices
-            .iter()
-            .take(FAILURES_LISTED)
-            .map(u64::to_string)
-            .collect();
-        let more = indices.len().saturating_sub(FAILURES_LISTED);
+    if summary.failed.count > 0 {
+        let listed: Vec<String> = summary.failed.listed().iter().map(u64::to_string).collect();
+        let more = summary.failed.count - listed.len() as u64;
         log::error!(
             "{} entries could not be indexed: [{}]{}",
-            indices.len(),
+            summary.failed.count,
             listed.join(" "),
             if more > 0 {
                 format!(" and {more} more")
@@ -553,6 +577,25 @@ mod tests {
             resume_at,
             end,
         }
+    }
+
+    #[test]
+    fn failed_indices_keep_the_count_and_the_lowest() {
+        let mut failed = FailedIndices::default();
+        assert!(failed.listed().is_empty());
+        // Completions arrive out of order.
+        for index in (0..100u64).rev().chain([7, 3]) {
+            failed.record(index * 3 + 1);
+        }
+        assert_eq!(failed.count, 102);
+        let expected: Vec<u64> = {
+            let mut all: Vec<u64> = (0..100u64).chain([7, 3]).map(|i| i * 3 + 1).collect();
+            all.sort_unstable();
+            all.truncate(FAILURES_LISTED);
+            all
+        };
+        assert_eq!(failed.listed(), expected);
+        assert_eq!(failed.lowest.len(), FAILURES_LISTED);
     }
 
     #[test]
