@@ -202,7 +202,11 @@ pub fn run(
     shared: Arc<Shared>,
 ) -> anyhow::Result<RunOutcome> {
     let started = Instant::now();
-    let client = Arc::new(RekorClient::new(&config.rekor, Arc::clone(&shared.stop)));
+    let client = Arc::new(RekorClient::new(
+        &config.rekor,
+        Arc::clone(&shared.stop),
+        config.concurrency.get(),
+    ));
     let info = match client.log_info() {
         Ok(info) => info,
         Err(FetchError::Cancelled) => return Ok(RunOutcome::Interrupted),

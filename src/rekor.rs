@@ -119,15 +119,22 @@ pub const MAX_BATCH: usize = 10;
 
 impl RekorClient {
     /// `stop` is the run's shutdown flag: when set, retries end early.
-    pub fn new(config: &RekorConfig, stop: Arc<AtomicBool>) -> RekorClient {
+    /// `workers` is how many threads share the client: the keep-alive pool
+    /// holds a connection for each, so none is closed and reopened between
+    /// two requests (ureq keeps 3 per host by default).
+    pub fn new(config: &RekorConfig, stop: Arc<AtomicBool>, workers: usize) -> RekorClient {
         let mut builder = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(concat!("rekor-backfill/", env!("CARGO_PKG_VERSION")))
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_global(Some(Duration::from_secs(120)));
-        if !config.keepalive {
-            builder = builder.max_idle_connections(0);
-        }
+        builder = if config.keepalive {
+            builder
+                .max_idle_connections(workers.max(10))
+                .max_idle_connections_per_host(workers.max(3))
+        } else {
+            builder.max_idle_connections(0)
+        };
         RekorClient {
             agent: ureq::Agent::with_parts(
                 builder.build(),
@@ -638,7 +645,7 @@ mod tests {
             },
             keepalive: true,
         };
-        RekorClient::new(&config, Arc::new(AtomicBool::new(false)))
+        RekorClient::new(&config, Arc::new(AtomicBool::new(false)), 1)
     }
 
     fn entry_json(index: u64) -> String {
@@ -807,5 +814,42 @@ mod tests {
         planted.push("127.0.0.1:7".parse().unwrap());
         resolver.last.lock().unwrap().as_mut().unwrap().addrs = planted;
         assert_eq!(resolve("https://127.0.0.1:2222/api/v1/log"), vec![2222]);
+    }
+
+    #[test]
+    fn concurrent_workers_keep_their_connections() {
+        let log = replay_rekor::Log::new(vec![replay_rekor::Entry::new(
+            br#"{"apiVersion":"0.0.1","kind":"x","spec":{}}"#.to_vec(),
+        )])
+        .with_size(10_000);
+        let server = replay_rekor::ReplayServer::start(log).unwrap();
+        let workers = 8u64;
+        let config = RekorConfig {
+            address: server.url(),
+            headers: Vec::new(),
+            retry: client("http://unused", 0).retry,
+            keepalive: true,
+        };
+        let client = &RekorClient::new(&config, Arc::new(AtomicBool::new(false)), workers as usize);
+        std::thread::scope(|scope| {
+            for worker in 0..workers {
+                scope.spawn(move || {
+                    for round in 0..10 {
+                        let first = (round * workers + worker) * 10;
+                        assert_eq!(client.entries(first..=first + 9).unwrap().len(), 10);
+                        // Keying the entries: meanwhile the connection is
+                        // idle in the pool, as most workers' are at any
+                        // time. A pool smaller than the worker count closes
+                        // some, and the next round reconnects.
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                });
+            }
+        });
+        let connections = server.control().stats().connections;
+        assert!(
+            connections <= workers,
+            "{connections} connections for {workers} workers"
+        );
     }
 }
