@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BIN := target/release/rekor-backfill
 
-.PHONY: all build test lint demo parity services-up services-down deps clean-harness
+.PHONY: all build test lint demo parity bench services-up services-down deps clean-harness
 
 all: build
 
@@ -32,6 +32,12 @@ demo: deps
 ## parity: per-kind key comparison with Rekor v1.5.4's Go code
 parity: build
 	bash harness/parity.sh $(BIN)
+
+## bench: Go backfill-index against rekor-backfill; writes BENCHMARKS.md
+## (about an hour; BENCH_MODE=quick make bench for a few minutes, report
+## under .harness/bench/). Knobs: see harness/bench/bench.sh.
+bench:
+	bash harness/bench/bench.sh
 
 ## services-up / services-down: private Redis and MariaDB for manual runs
 services-up:
