@@ -4,7 +4,11 @@
 CARGO ?= cargo
 BIN := target/release/rekor-backfill
 
+<<<<<<< HEAD
 .PHONY: all build test lint demo parity harness services-up services-down deps clean-harness
+=======
+.PHONY: all build test lint demo parity bench services-up services-down deps clean-harness
+>>>>>>> bench
 
 all: build
 
@@ -45,6 +49,12 @@ parity: build
 harness: build
 	bash harness/stack/build.sh
 	bash harness/stack/scenarios.sh
+
+## bench: Go backfill-index against rekor-backfill; writes BENCHMARKS.md
+## (about an hour; BENCH_MODE=quick make bench for a few minutes, report
+## under .harness/bench/). Knobs: see harness/bench/bench.sh.
+bench:
+	bash harness/bench/bench.sh
 
 ## services-up / services-down: private Redis and MariaDB for manual runs
 services-up:

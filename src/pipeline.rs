@@ -8,6 +8,7 @@
 //! chunks drain and saves the watermark, which by construction is below the
 //! failed chunk.
 
+use std::collections::BinaryHeap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::ops::RangeInclusive;
@@ -23,7 +24,7 @@ use crate::config::{Config, UsageError};
 use crate::progress::{Progress, Snapshot};
 use crate::rekor::{FetchError, RekorClient};
 use crate::sink::{Backend, DrySink, Sink};
-use crate::worker::{process_chunk, ChunkError, Completion, EntryFailure};
+use crate::worker::{process_chunk, ChunkError, Completion};
 
 /// Indices fetched and written together by one task.
 const CHUNK: u64 = 10;
@@ -201,7 +202,11 @@ pub fn run(
     shared: Arc<Shared>,
 ) -> anyhow::Result<RunOutcome> {
     let started = Instant::now();
-    let client = Arc::new(RekorClient::new(&config.rekor, Arc::clone(&shared.stop)));
+    let client = Arc::new(RekorClient::new(
+        &config.rekor,
+        Arc::clone(&shared.stop),
+        config.concurrency.get(),
+    ));
     let info = match client.log_info() {
         Ok(info) => info,
         Err(FetchError::Cancelled) => return Ok(RunOutcome::Interrupted),
@@ -369,7 +374,7 @@ pub fn run(
     if shared.interrupted.load(Ordering::SeqCst) && summary.done < total {
         return Ok(RunOutcome::Interrupted);
     }
-    if summary.failures.is_empty() {
+    if summary.failed.count == 0 {
         Ok(RunOutcome::Complete)
     } else {
         Ok(RunOutcome::CompleteWithFailures)
@@ -412,9 +417,36 @@ fn run_chunk(
 struct Summary {
     done: u64,
     keys_written: u64,
-    failures: Vec<EntryFailure>,
+    failed: FailedIndices,
     watermark: u64,
     saved: Option<u64>,
+}
+
+/// The failed entries the summary reports: how many, and the lowest
+/// indices. Not every failure: a log with many entries of an unsupported
+/// kind would otherwise grow the run's memory with its length (the
+/// `--failed-entries` file has them all).
+#[derive(Debug, Default)]
+struct FailedIndices {
+    count: u64,
+    /// The lowest [`FAILURES_LISTED`] indices seen; a max-heap, so the
+    /// largest of them is the one to drop.
+    lowest: BinaryHeap<u64>,
+}
+
+impl FailedIndices {
+    fn record(&mut self, index: u64) {
+        self.count += 1;
+        self.lowest.push(index);
+        if self.lowest.len() > FAILURES_LISTED {
+            self.lowest.pop();
+        }
+    }
+
+    /// The lowest indices, ascending.
+    fn listed(&self) -> Vec<u64> {
+        self.lowest.clone().into_sorted_vec()
+    }
 }
 
 /// The checkpoint thread: advances the watermark, saves checkpoints,
@@ -431,7 +463,7 @@ fn collect(
     let mut summary = Summary {
         done: 0,
         keys_written: 0,
-        failures: Vec::new(),
+        failed: FailedIndices::default(),
         watermark: checkpointer.next(),
         saved: checkpointer.saved(),
     };
@@ -439,21 +471,34 @@ fn collect(
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(completion) => {
-                for index in completion.indices.clone() {
-                    if let Err(e) = checkpointer.complete(index) {
-                        shared.fail(anyhow!("internal error: {e:?}"));
-                    }
-                }
-                summary.done += completion.indices.end() - completion.indices.start() + 1;
-                summary.keys_written += completion.keys_written;
-                if let Some(file) = failed_file.as_mut() {
-                    for failure in &completion.failures {
-                        if let Err(e) = writeln!(file, "{}", failure.to_json_line()) {
-                            shared.fail(anyhow!("writing --failed-entries: {e}"));
+                let mut absorb = |completion: Completion| {
+                    for index in completion.indices.clone() {
+                        if let Err(e) = checkpointer.complete(index) {
+                            shared.fail(anyhow!("internal error: {e:?}"));
                         }
                     }
+                    summary.done += completion.indices.end() - completion.indices.start() + 1;
+                    summary.keys_written += completion.keys_written;
+                    if let Some(file) = failed_file.as_mut() {
+                        for failure in &completion.failures {
+                            if let Err(e) = writeln!(file, "{}", failure.to_json_line()) {
+                                shared.fail(anyhow!("writing --failed-entries: {e}"));
+                            }
+                        }
+                    }
+                    for failure in &completion.failures {
+                        summary.failed.record(failure.log_index);
+                    }
+                };
+                absorb(completion);
+                // Completions that queued up during the last save are all
+                // taken before the next one, so one save covers them: with
+                // a small interval and a slow save (a MySQL commit), saving
+                // one chunk at a time would hold the watermark back and so
+                // throttle the workers.
+                while let Ok(more) = rx.try_recv() {
+                    absorb(more);
                 }
-                summary.failures.extend(completion.failures);
                 shared.publish_watermark(checkpointer.next());
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -504,7 +549,7 @@ fn report(summary: &Summary, elapsed: Duration, resume_at: u64, end: u64) {
         summary.done,
         total,
         summary.keys_written,
-        summary.failures.len(),
+        summary.failed.count,
         secs,
         rate,
         summary.watermark,
@@ -512,18 +557,12 @@ fn report(summary: &Summary, elapsed: Duration, resume_at: u64, end: u64) {
             .saved
             .map_or_else(|| "not saved".to_string(), |n| format!("at {n}")),
     );
-    if !summary.failures.is_empty() {
-        let mut indices: Vec<u64> = summary.failures.iter().map(|f| f.log_index).collect();
-        indices.sort_unstable();
-        let listed: Vec<String> = indices
-            .iter()
-            .take(FAILURES_LISTED)
-            .map(u64::to_string)
-            .collect();
-        let more = indices.len().saturating_sub(FAILURES_LISTED);
+    if summary.failed.count > 0 {
+        let listed: Vec<String> = summary.failed.listed().iter().map(u64::to_string).collect();
+        let more = summary.failed.count - listed.len() as u64;
         log::error!(
             "{} entries could not be indexed: [{}]{}",
-            indices.len(),
+            summary.failed.count,
             listed.join(" "),
             if more > 0 {
                 format!(" and {more} more")
@@ -537,6 +576,7 @@ fn report(summary: &Summary, elapsed: Duration, resume_at: u64, end: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkpoint::CheckpointName;
     use std::time::SystemTime;
 
     fn cp(first: u64, last: u64) -> CheckpointRecord {
@@ -553,6 +593,93 @@ mod tests {
             resume_at,
             end,
         }
+    }
+
+    /// A store whose saves are slow, like a MySQL commit on a busy disk:
+    /// a save says when it begins and waits for a go (or a dropped sender).
+    struct SlowStore {
+        saves: Arc<Mutex<Vec<u64>>>,
+        saving: crossbeam_channel::Sender<()>,
+        go: crossbeam_channel::Receiver<()>,
+    }
+
+    impl CheckpointStore for SlowStore {
+        fn load(&mut self, _: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
+            Ok(None)
+        }
+        fn save(&mut self, _: &CheckpointName, record: &CheckpointRecord) -> anyhow::Result<()> {
+            let _ = self.saving.send(());
+            let _ = self.go.recv_timeout(Duration::from_secs(10));
+            self.saves.lock().unwrap().push(record.last_completed_index);
+            Ok(())
+        }
+        fn delete(&mut self, _: &CheckpointName) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn chunk(first: u64) -> Completion {
+        Completion {
+            indices: first..=first + 9,
+            keys_written: 1,
+            failures: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn one_save_covers_the_completions_that_queued_up() {
+        let saves = Arc::new(Mutex::new(Vec::new()));
+        let (saving, save_began) = crossbeam_channel::unbounded();
+        let (go, wait_for_go) = crossbeam_channel::unbounded();
+        let store = SlowStore {
+            saves: Arc::clone(&saves),
+            saving,
+            go: wait_for_go,
+        };
+        let name = CheckpointName::parse("t").unwrap();
+        let checkpointer = Checkpointer::new(name, Some(Box::new(store)), 0, 0, 1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Shared::new(stop, Arc::new(AtomicBool::new(false)));
+        let (tx, rx) = crossbeam_channel::unbounded();
+        // 50 chunks in order, each moving the watermark by 10 (the
+        // interval is 1), all queued before the checkpoint thread looks.
+        for first in (0..50u64).map(|c| c * 10) {
+            tx.send(chunk(first)).unwrap();
+        }
+        let late = std::thread::spawn(move || {
+            // Two more while the first save is in flight.
+            save_began.recv().unwrap();
+            tx.send(chunk(500)).unwrap();
+            tx.send(chunk(510)).unwrap();
+            go.send(()).unwrap();
+        });
+        let summary = collect(rx, checkpointer, None, 520, &shared);
+        late.join().unwrap();
+        assert_eq!((summary.done, summary.watermark), (520, 520));
+        assert_eq!(summary.saved, Some(519));
+        // One save for the 50 queued chunks, one for the two late ones;
+        // saving chunk by chunk would have made 52.
+        assert_eq!(*saves.lock().unwrap(), vec![499, 519]);
+        assert!(shared.take_fatal().is_none());
+    }
+
+    #[test]
+    fn failed_indices_keep_the_count_and_the_lowest() {
+        let mut failed = FailedIndices::default();
+        assert!(failed.listed().is_empty());
+        // Completions arrive out of order.
+        for index in (0..100u64).rev().chain([7, 3]) {
+            failed.record(index * 3 + 1);
+        }
+        assert_eq!(failed.count, 102);
+        let expected: Vec<u64> = {
+            let mut all: Vec<u64> = (0..100u64).chain([7, 3]).map(|i| i * 3 + 1).collect();
+            all.sort_unstable();
+            all.truncate(FAILURES_LISTED);
+            all
+        };
+        assert_eq!(failed.listed(), expected);
+        assert_eq!(failed.lowest.len(), FAILURES_LISTED);
     }
 
     #[test]

@@ -10,11 +10,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Context};
 use serde::Deserialize;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::config::{RekorConfig, RetryPolicy};
 use crate::redact::Secret;
@@ -23,6 +26,8 @@ use crate::redact::Secret;
 const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
 /// Longest `Retry-After` we honour; beyond this a server is misbehaving.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// How long a resolved Rekor address is reused (see [`CachingResolver`]).
+const RESOLVE_CACHE_FOR: Duration = Duration::from_secs(30);
 
 /// Why a fetch produced no entry.
 #[derive(Debug)]
@@ -114,17 +119,28 @@ pub const MAX_BATCH: usize = 10;
 
 impl RekorClient {
     /// `stop` is the run's shutdown flag: when set, retries end early.
-    pub fn new(config: &RekorConfig, stop: Arc<AtomicBool>) -> RekorClient {
+    /// `workers` is how many threads share the client: the keep-alive pool
+    /// holds a connection for each, so none is closed and reopened between
+    /// two requests (ureq keeps 3 per host by default).
+    pub fn new(config: &RekorConfig, stop: Arc<AtomicBool>, workers: usize) -> RekorClient {
         let mut builder = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .user_agent(concat!("rekor-backfill/", env!("CARGO_PKG_VERSION")))
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_global(Some(Duration::from_secs(120)));
-        if !config.keepalive {
-            builder = builder.max_idle_connections(0);
-        }
+        builder = if config.keepalive {
+            builder
+                .max_idle_connections(workers.max(10))
+                .max_idle_connections_per_host(workers.max(3))
+        } else {
+            builder.max_idle_connections(0)
+        };
         RekorClient {
-            agent: builder.build().into(),
+            agent: ureq::Agent::with_parts(
+                builder.build(),
+                DefaultConnector::new(),
+                CachingResolver::default(),
+            ),
             base: config.address.clone(),
             headers: config.headers.clone(),
             retry: config.retry,
@@ -326,6 +342,63 @@ impl RekorClient {
             }
             std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
         }
+    }
+}
+
+/// ureq 3 resolves the host before every request, even one that then
+/// reuses a pooled connection, and its default resolver does each lookup
+/// on a new thread when a timeout applies (ours always do): a thread spawn
+/// per request, about a tenth of the tool's CPU in a profile. This resolver
+/// reuses the last answer for [`RESOLVE_CACHE_FOR`], so a run still follows
+/// DNS changes, and leaves lookups (with their timeout) to ureq's resolver.
+#[derive(Default)]
+struct CachingResolver {
+    inner: DefaultResolver,
+    last: Mutex<Option<Resolved>>,
+}
+
+struct Resolved {
+    /// Scheme and authority: what the answer depends on.
+    target: String,
+    at: Instant,
+    addrs: ResolvedSocketAddrs,
+}
+
+impl fmt::Debug for CachingResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachingResolver").finish_non_exhaustive()
+    }
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let target = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or_default(),
+            uri.authority().map(|a| a.as_str()).unwrap_or_default()
+        );
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = last
+            .as_ref()
+            .filter(|r| r.target == target && r.at.elapsed() < RESOLVE_CACHE_FOR)
+        {
+            return Ok(hit.addrs.clone());
+        }
+        // Not holding the lock during a lookup that may take seconds.
+        drop(last);
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        *last = Some(Resolved {
+            target,
+            at: Instant::now(),
+            addrs: addrs.clone(),
+        });
+        Ok(addrs)
     }
 }
 
@@ -579,7 +652,7 @@ mod tests {
             },
             keepalive: true,
         };
-        RekorClient::new(&config, Arc::new(AtomicBool::new(false)))
+        RekorClient::new(&config, Arc::new(AtomicBool::new(false)), 1)
     }
 
     fn entry_json(index: u64) -> String {
@@ -712,5 +785,78 @@ mod tests {
         assert_eq!(snippet(None), "");
         assert_eq!(snippet(Some(b"a\nb")), ": a b");
         assert_eq!(snippet(Some(&[b'x'; 500])).len(), 202);
+    }
+
+    #[test]
+    fn resolver_reuses_the_answer_for_the_same_target_only() {
+        let resolver = CachingResolver::default();
+        let config = ureq::config::Config::default();
+        let timeout = || NextTimeout {
+            after: Duration::from_secs(5).into(),
+            reason: ureq::Timeout::Resolve,
+            per_read: None,
+            per_write: None,
+        };
+        let resolve = |uri: &str| {
+            let uri: Uri = uri.parse().unwrap();
+            let addrs = resolver.resolve(&uri, &config, timeout()).unwrap();
+            addrs.iter().map(|a| a.port()).collect::<Vec<_>>()
+        };
+        assert_eq!(resolve("http://127.0.0.1:1111/api/v1/log"), vec![1111]);
+        // A planted answer proves that the next request is served from the
+        // cache instead of resolving again.
+        {
+            let mut last = resolver.last.lock().unwrap();
+            let cached = last.as_mut().unwrap();
+            let mut planted = resolver.inner.empty();
+            planted.push("127.0.0.1:7".parse().unwrap());
+            cached.addrs = planted;
+        }
+        assert_eq!(resolve("http://127.0.0.1:1111/api/v1/log/entries"), vec![7]);
+        assert_eq!(resolve("http://127.0.0.1:2222/api/v1/log"), vec![2222]);
+        assert_eq!(resolve("https://127.0.0.1:2222/api/v1/log"), vec![2222]);
+        // An expired answer is looked up again.
+        resolver.last.lock().unwrap().as_mut().unwrap().at -= RESOLVE_CACHE_FOR;
+        let mut planted = resolver.inner.empty();
+        planted.push("127.0.0.1:7".parse().unwrap());
+        resolver.last.lock().unwrap().as_mut().unwrap().addrs = planted;
+        assert_eq!(resolve("https://127.0.0.1:2222/api/v1/log"), vec![2222]);
+    }
+
+    #[test]
+    fn concurrent_workers_keep_their_connections() {
+        let log = replay_rekor::Log::new(vec![replay_rekor::Entry::new(
+            br#"{"apiVersion":"0.0.1","kind":"x","spec":{}}"#.to_vec(),
+        )])
+        .with_size(10_000);
+        let server = replay_rekor::ReplayServer::start(log).unwrap();
+        let workers = 8u64;
+        let config = RekorConfig {
+            address: server.url(),
+            headers: Vec::new(),
+            retry: client("http://unused", 0).retry,
+            keepalive: true,
+        };
+        let client = &RekorClient::new(&config, Arc::new(AtomicBool::new(false)), workers as usize);
+        std::thread::scope(|scope| {
+            for worker in 0..workers {
+                scope.spawn(move || {
+                    for round in 0..10 {
+                        let first = (round * workers + worker) * 10;
+                        assert_eq!(client.entries(first..=first + 9).unwrap().len(), 10);
+                        // Keying the entries: meanwhile the connection is
+                        // idle in the pool, as most workers' are at any
+                        // time. A pool smaller than the worker count closes
+                        // some, and the next round reconnects.
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                });
+            }
+        });
+        let connections = server.control().stats().connections;
+        assert!(
+            connections <= workers,
+            "{connections} connections for {workers} workers"
+        );
     }
 }

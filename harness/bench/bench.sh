@@ -1,0 +1,475 @@
+#!/usr/bin/env bash
+# Benchmarks rekor-backfill against Rekor's Go backfill-index v1.5.4 on one
+# machine: same replay server, same private Redis and MariaDB (flushed before
+# every run), runs alternating. Measures the replay server's and the
+# backends' own ceilings, scale (time and peak RSS against range size) and
+# the cost of checkpointing, then writes BENCHMARKS.md and a PNG chart.
+#
+# usage: harness/bench/bench.sh        (or: make bench; BENCH_MODE=quick make bench)
+#
+# Environment (defaults: full mode / quick mode):
+#   BENCH_MODE            full | quick. Quick is for checking the script: small
+#                         sizes, short wrk runs, report under BENCH_OUT only.
+#   BENCH_SIZE            indices per comparison, ceiling and checkpoint run
+#                         (100000 / 10000)
+#   BENCH_CONCURRENCY     "1 5 20"
+#   BENCH_BACKENDS        "redis mysql"
+#   BENCH_GO_MODES        "go go-ka" (go-ka: --rekor-disable-keepalives=false)
+#   BENCH_REPEAT          runs per comparison configuration; the median is
+#                         reported (1)
+#   BENCH_PHASES          "ceiling compare scale checkpoint profile"
+#   BENCH_PROFILE_SIZE    20000; BENCH_PROFILE_CONCURRENCY 5
+#   BENCH_SCALE           "100000 1000000 10000000" / "10000 100000"
+#   BENCH_SCALE_BACKENDS  "dry redis mysql" (dry = --dry-run)
+#   BENCH_SCALE_CONCURRENCY  5
+#   BENCH_SCALE_BUDGET    seconds one scale run may take (estimated from the
+#                         smaller sizes first); larger runs are skipped and
+#                         listed (1200)
+#   BENCH_CHECKPOINT      "0 1 100 10000"; BENCH_CHECKPOINT_CONCURRENCY 5;
+#                         BENCH_CHECKPOINT_REPEAT 3 (rounds, intervals interleaved;
+#                         the median is reported: the differences are small)
+#   BENCH_WRK_SECONDS     10 / 3; BENCH_WRK_CONNECTIONS "1 5 20"
+#   BENCH_CEILING_STREAMS "1 4" (parallel client streams for the backend ceilings)
+#   BENCH_OUT             raw results (.harness/bench/MODE-DATE)
+#   BENCH_REPORT          the report (full: BENCHMARKS.md; quick: $BENCH_OUT/BENCHMARKS.md)
+#   BENCH_NO_BUILD=1      use the binaries as they are
+#   REDIS_PORT, MYSQL_PORT, REPLAY_PORT  private ports (47379, 47306, 47380)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo"
+
+mode=${BENCH_MODE:-full}
+case $mode in
+full) d_size=100000 d_scale="100000 1000000 10000000" d_wrk=10 ;;
+quick) d_size=10000 d_scale="10000 100000" d_wrk=3 ;;
+*) echo "bench.sh: BENCH_MODE must be full or quick" >&2; exit 2 ;;
+esac
+size=${BENCH_SIZE:-$d_size}
+concurrency=${BENCH_CONCURRENCY:-1 5 20}
+backends=${BENCH_BACKENDS:-redis mysql}
+go_modes=${BENCH_GO_MODES:-go go-ka}
+repeat=${BENCH_REPEAT:-1}
+phases=${BENCH_PHASES:-ceiling compare scale checkpoint profile}
+scale_sizes=${BENCH_SCALE:-$d_scale}
+scale_backends=${BENCH_SCALE_BACKENDS:-dry redis mysql}
+scale_conc=${BENCH_SCALE_CONCURRENCY:-5}
+scale_budget=${BENCH_SCALE_BUDGET:-1200}
+ckpt_intervals=${BENCH_CHECKPOINT:-0 1 100 10000}
+ckpt_conc=${BENCH_CHECKPOINT_CONCURRENCY:-5}
+ckpt_repeat=${BENCH_CHECKPOINT_REPEAT:-3}
+wrk_seconds=${BENCH_WRK_SECONDS:-$d_wrk}
+wrk_conns=${BENCH_WRK_CONNECTIONS:-1 5 20}
+ceiling_streams=${BENCH_CEILING_STREAMS:-1 4}
+out=${BENCH_OUT:-$repo/.harness/bench/$mode-$(date +%Y%m%dT%H%M%S)}
+if [ "$mode" = full ]; then
+    report=${BENCH_REPORT:-$repo/BENCHMARKS.md}
+    chart=$repo/harness/bench/results/entries-per-second.png
+    results_copy=$repo/harness/bench/results/full.jsonl
+else
+    report=${BENCH_REPORT:-$out/BENCHMARKS.md}
+    chart=$out/entries-per-second.png
+    results_copy=
+fi
+export REDIS_PORT=${REDIS_PORT:-47379} MYSQL_PORT=${MYSQL_PORT:-47306}
+replay_port=${REPLAY_PORT:-47380}
+corpus=${BENCH_CORPUS:-$repo/../shared/corpus/entries.jsonl}
+services_dir=$repo/.harness/bench/services
+
+# The harness's private services use these fixed test credentials.
+redis_password=test
+mysql_dsn="test:zaphod@tcp(127.0.0.1:$MYSQL_PORT)/test?parseTime=true&interpolateParams=true"
+
+rust_bin=$repo/target/release/rekor-backfill
+replay_bin=$repo/target/release/replay-rekor
+go_bin=$repo/.harness/bin/backfill-index
+benchtool=$here/benchtool.py
+results=$out/results.jsonl
+commands=$out/commands.txt
+
+log() { echo "bench: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+# ---------------------------------------------------------------- tools
+
+ensure_tools() {
+    local missing=()
+    [ -x /usr/bin/time ] || missing+=(time)
+    command -v wrk >/dev/null || missing+=(wrk)
+    command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
+    command -v redis-cli >/dev/null || missing+=(redis-tools)
+    command -v python3 >/dev/null || missing+=(python3)
+    command -v strace >/dev/null || missing+=(strace)
+    [ ${#missing[@]} = 0 ] && return 0
+    if [ "$(id -u)" = 0 ]; then
+        log "installing ${missing[*]}"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        die "missing ${missing[*]}: apt-get install -y ${missing[*]}"
+    fi
+}
+
+build() {
+    if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+        log "building release binaries"
+        cargo build --release --workspace --quiet
+        log "building Go backfill-index (harness/stack/build.sh)"
+        harness/stack/build.sh >&2
+    fi
+    for b in "$rust_bin" "$replay_bin" "$go_bin"; do
+        [ -x "$b" ] || die "$b missing (unset BENCH_NO_BUILD)"
+    done
+}
+
+# ---------------------------------------------------------------- services
+
+replay_pid=
+cleanup() {
+    if [ -n "$replay_pid" ]; then
+        kill "$replay_pid" 2>/dev/null || true
+        wait "$replay_pid" 2>/dev/null || true
+    fi
+    if [ "${BENCH_KEEP_SERVICES:-0}" != 1 ]; then
+        harness/services.sh stop "$services_dir" >/dev/null 2>&1 || true
+    fi
+}
+
+start_services() {
+    harness/services.sh start "$services_dir" >&2
+    redis_pid=$(cat "$services_dir/redis.pid")
+    mysql_pid=$(cat "$services_dir/mariadb.pid")
+    # The replay server serves any index; size it for the largest run.
+    local max=$size s
+    for s in $scale_sizes; do [ "$s" -gt "$max" ] && max=$s; done
+    "$replay_bin" --corpus "$corpus" --size "$max" --listen "127.0.0.1:$replay_port" \
+        >"$out/replay.out" 2>"$out/replay.err" &
+    replay_pid=$!
+    local waited=0
+    until grep -q '^listening on ' "$out/replay.out" 2>/dev/null; do
+        kill -0 "$replay_pid" 2>/dev/null || die "replay-rekor exited: $(cat "$out/replay.err")"
+        [ $waited -lt 100 ] || die "replay-rekor did not start"
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    url=$(sed -n 's/^listening on //p' "$out/replay.out")
+    log "replay server $url (pid $replay_pid, $max entries)"
+}
+
+redis_cli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -a "$redis_password" --no-auth-warning "$@"; }
+mysql_cli() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -utest -pzaphod test "$@"; }
+
+flush() {
+    case $1 in
+    redis) redis_cli FLUSHALL >/dev/null ;;
+    mysql) mysql_cli -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint' ;;
+    dry) ;;
+    esac
+}
+
+# CPU seconds a process has used so far (utime + stime).
+clk_tck=$(getconf CLK_TCK)
+cpu_of() {
+    if [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ]; then
+        awk -v t="$clk_tck" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"
+    else
+        echo 0
+    fi
+}
+backend_pid() {
+    case $1 in redis) echo "$redis_pid" ;; mysql) echo "$mysql_pid" ;; *) echo "" ;; esac
+}
+load1() { cut -d' ' -f1 /proc/loadavg; }
+elapsed() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 3))" "$1" "$2"; }
+
+# Records a command line for the report, secrets as variables.
+note_cmd() {
+    local line="$*"
+    line=${line//--redis-password=$redis_password/--redis-password=\$REDIS_PASSWORD}
+    line=${line//$mysql_dsn/\$MYSQL_DSN}
+    grep -qxF -- "$line" "$commands" 2>/dev/null || echo "$line" >>"$commands"
+}
+
+# ---------------------------------------------------------------- one run
+
+# tool_command TOOL BACKEND CONCURRENCY SIZE CHECKPOINT_INTERVAL: sets the
+# arrays `args` (the command) and `env` (its secrets) for indices 0..SIZE-1,
+# and records the command for the report.
+# TOOL: go | go-ka | rust (BACKEND dry: rekor-backfill --dry-run)
+tool_command() {
+    local tool=$1 backend=$2 conc=$3 n=$4 interval=$5
+    args=() env=()
+    case $tool in
+    go | go-ka)
+        args=("$go_bin" "--rekor-address=$url" --start=0 "--end=$((n - 1))" "--concurrency=$conc")
+        [ "$tool" = go-ka ] && args+=(--rekor-disable-keepalives=false)
+        case $backend in
+        redis) args+=(--redis-hostname=127.0.0.1 "--redis-port=$REDIS_PORT" "--redis-password=$redis_password") ;;
+        mysql) args+=("--mysql-dsn=$mysql_dsn") ;;
+        esac
+        ;;
+    rust)
+        args=("$rust_bin" --rekor-address "$url" --start 0 --end "$((n - 1))" --concurrency "$conc")
+        env=(REDIS_PASSWORD="$redis_password" MYSQL_DSN="$mysql_dsn")
+        case $backend in
+        redis) args+=(--redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT") ;;
+        mysql) ;; # MYSQL_DSN
+        dry) args+=(--dry-run --redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT") ;;
+        esac
+        if [ "$backend" = dry ]; then
+            args+=(--checkpoint-interval 0)
+        else
+            args+=(--checkpoint-interval "$interval" --checkpoint-key bench)
+        fi
+        ;;
+    esac
+    case $tool in
+    rust) note_cmd "${env[0]%%=*}=… ${env[1]%%=*}=… ${args[*]#$repo/}" ;;
+    *) note_cmd "${args[*]#$repo/}" ;;
+    esac
+}
+
+# run_tool PHASE TOOL BACKEND CONCURRENCY SIZE [CHECKPOINT_INTERVAL]: one
+# measured run on a flushed backend, appended to the results.
+run_tool() {
+    local phase=$1 tool=$2 backend=$3 conc=$4 n=$5 interval=${6:-1000}
+    local args env name="$phase-$tool-$backend-c$conc-n$n-i$interval"
+    tool_command "$tool" "$backend" "$conc" "$n" "$interval"
+    flush "$backend"
+    local bpid load s0 b0 t0 t1 rc=0
+    bpid=$(backend_pid "$backend")
+    load=$(load1)
+    s0=$(cpu_of "$replay_pid")
+    b0=$(cpu_of "$bpid")
+    t0=$EPOCHREALTIME
+    # Go prints one line per key written to stdout: discarded, like a
+    # terminal would not be in a real run either.
+    env "${env[@]}" /usr/bin/time -v -o "$out/$name.time" "${args[@]}" \
+        >/dev/null 2>"$out/$name.err" || rc=$?
+    t1=$EPOCHREALTIME
+    local s1 b1 wall
+    s1=$(cpu_of "$replay_pid")
+    b1=$(cpu_of "$bpid")
+    wall=$(elapsed "$t0" "$t1")
+    # Go exits 1 when any entry failed to parse; rekor-backfill exits 3 when
+    # any entry could not be keyed. Anything else is a failed run.
+    local ok=1
+    case $tool:$rc in
+    rust:0 | rust:3) ;;
+    go*:0) ;;
+    go*:1) grep -q 'failed to parse' "$out/$name.err" || ok=0 ;;
+    *) ok=0 ;;
+    esac
+    [ $ok = 1 ] || { tail -n 5 "$out/$name.err" >&2; die "$name failed (exit $rc); see $out/$name.err"; }
+    python3 "$benchtool" record --time "$out/$name.time" --out "$results" \
+        phase="$phase" tool="$tool" backend="$backend" concurrency="$conc" size="$n" \
+        checkpoint_interval="$interval" wall_s="$wall" exit="$rc" load="$load" \
+        server_cpu_s="$(elapsed "$s0" "$s1")" backend_cpu_s="$(elapsed "$b0" "$b1")"
+    last_wall=$wall
+}
+
+# ---------------------------------------------------------------- phases
+
+keys_per_entry() {
+    # rekor-backfill's keys per corpus entry (also the ceiling generators'
+    # input); Go's from a one-cycle dry run (it prints a line per key).
+    "$rust_bin" keys <"$corpus" >"$out/keys-rust.jsonl"
+    local n rust_keys go_keys
+    n=$(wc -l <"$corpus")
+    rust_keys=$(python3 -c "import json,sys; print(sum(len(json.loads(l).get('keys') or []) for l in open(sys.argv[1])))" "$out/keys-rust.jsonl")
+    go_keys=$("$go_bin" "--rekor-address=$url" --start=0 "--end=$((n - 1))" --dry-run \
+        --redis-hostname=127.0.0.1 "--redis-port=$REDIS_PORT" 2>/dev/null | grep -c '^Uploaded entry ' || true)
+    kpe=$(python3 -c "import json,sys; n=int(sys.argv[1]); print(json.dumps({'go': int(sys.argv[2])/n, 'rust': int(sys.argv[3])/n}))" "$n" "$go_keys" "$rust_keys")
+    log "keys per entry: $kpe"
+}
+
+phase_ceiling() {
+    log "ceiling: replay server (wrk, ${wrk_seconds}s per run)"
+    local c ep s0 s1 load
+    for c in $wrk_conns; do
+        for ep in get retrieve; do
+            load=$(load1)
+            s0=$(cpu_of "$replay_pid")
+            wrk -t "$((c < 2 ? 1 : 2))" -c "$c" -d "${wrk_seconds}s" -s "$here/wrk-$ep.lua" \
+                "$url" -- "$size" >"$out/wrk-$ep-c$c.txt" 2>&1
+            s1=$(cpu_of "$replay_pid")
+            note_cmd "wrk -t $((c < 2 ? 1 : 2)) -c $c -d ${wrk_seconds}s -s harness/bench/wrk-$ep.lua $url -- $size"
+            python3 "$benchtool" wrk --output "$out/wrk-$ep-c$c.txt" --endpoint "$ep" \
+                --connections "$c" --per-request "$([ $ep = get ] && echo 1 || echo 10)" \
+                --duration "$wrk_seconds" --server-cpu-s "$(elapsed "$s0" "$s1")" \
+                --load "$load" --out "$results"
+        done
+    done
+
+    local streams b ext i pids t0 t1 b0 b1 keys
+    keys=$(python3 -c "import json,sys; k=[len(json.loads(l).get('keys') or []) for l in open(sys.argv[1])]; n=int(sys.argv[2]); print(sum(k[i % len(k)] for i in range(n)))" "$out/keys-rust.jsonl" "$size")
+    for b in $backends; do
+        for streams in $ceiling_streams; do
+            log "ceiling: $b, $streams stream(s), $size entries ($keys keys)"
+            ext=$([ "$b" = redis ] && echo resp || echo sql)
+            python3 "$benchtool" "gen-$b" --keys "$out/keys-rust.jsonl" --size "$size" \
+                --streams "$streams" --out-prefix "$out/ceiling-$b-s$streams"
+            flush "$b"
+            if [ "$b" = mysql ]; then
+                # The table exactly as the tool creates it: let it create it.
+                env MYSQL_DSN="$mysql_dsn" "$rust_bin" --rekor-address "$url" --start 0 --end 0 \
+                    --checkpoint-interval 0 >/dev/null 2>&1
+                mysql_cli -e 'TRUNCATE TABLE EntryIndex'
+            fi
+            load=$(load1)
+            b0=$(cpu_of "$(backend_pid "$b")")
+            t0=$EPOCHREALTIME
+            pids=()
+            for ((i = 0; i < streams; i++)); do
+                [ -s "$out/ceiling-$b-s$streams.$i.$ext" ] || continue
+                if [ "$b" = redis ]; then
+                    redis_cli --pipe <"$out/ceiling-$b-s$streams.$i.resp" >"$out/ceiling-$b-s$streams.$i.log" 2>&1 &
+                else
+                    mysql_cli <"$out/ceiling-$b-s$streams.$i.sql" >"$out/ceiling-$b-s$streams.$i.log" 2>&1 &
+                fi
+                pids+=($!)
+            done
+            for i in "${pids[@]}"; do wait "$i" || die "ceiling $b stream failed: $(cat "$out"/ceiling-$b-s$streams.*.log)"; done
+            t1=$EPOCHREALTIME
+            b1=$(cpu_of "$(backend_pid "$b")")
+            if [ "$b" = redis ]; then
+                note_cmd "redis-cli -p $REDIS_PORT --pipe < ceiling-redis-sN.I.resp   # $streams in parallel; python3 harness/bench/benchtool.py gen-redis --size $size --streams $streams"
+                for ((i = 0; i < ${#pids[@]}; i++)); do
+                    grep -q 'errors: 0,' "$out/ceiling-$b-s$streams.$i.log" ||
+                        die "redis-cli --pipe reported errors: $(cat "$out/ceiling-$b-s$streams.$i.log")"
+                done
+            else
+                note_cmd "mariadb -h127.0.0.1 -P$MYSQL_PORT -utest test < ceiling-mysql-sN.I.sql   # $streams in parallel; python3 harness/bench/benchtool.py gen-mysql --size $size --streams $streams --rows 1000"
+            fi
+            python3 - "$results" "$b" "$streams" "$size" "$keys" "$(elapsed "$t0" "$t1")" \
+                "$(elapsed "$b0" "$b1")" "$load" <<'EOF'
+import json, sys
+path, b, streams, size, keys, wall, bcpu, load = sys.argv[1:]
+how = {
+    "redis": f"redis-cli --pipe, LREM+LPUSH per key, {streams} stream(s)",
+    "mysql": f"mariadb client, INSERT IGNORE of 1000 rows per statement, {streams} stream(s)",
+}[b]
+row = {"phase": "ceiling", "target": b, "how": how, "streams": int(streams),
+       "size": int(size), "keys": int(keys), "wall_s": float(wall),
+       "entries_per_s": round(int(size) / float(wall), 1),
+       "backend_cpu_s": float(bcpu), "load": float(load)}
+open(path, "a").write(json.dumps(row, sort_keys=True) + "\n")
+print(f"  ceiling {b} x{streams}: {row['entries_per_s']} entries/s", file=sys.stderr)
+EOF
+            rm -f "$out"/ceiling-$b-s$streams.*.resp "$out"/ceiling-$b-s$streams.*.sql
+        done
+        flush "$b"
+    done
+}
+
+phase_compare() {
+    local r b c t
+    for ((r = 1; r <= repeat; r++)); do
+        for b in $backends; do
+            for c in $concurrency; do
+                for t in $go_modes rust; do
+                    log "compare: $t $b c=$c n=$size (round $r/$repeat)"
+                    run_tool compare "$t" "$b" "$c" "$size"
+                done
+            done
+        done
+    done
+}
+
+phase_scale() {
+    local b s prev_s prev_w k est
+    for b in $scale_backends; do
+        prev_s= prev_w= k=1
+        for s in $scale_sizes; do
+            if [ -n "$prev_s" ]; then
+                # Extrapolate with the growth seen so far (at least linear).
+                est=$(python3 -c "import sys; s,ps,pw,k=map(float,sys.argv[1:]); print(int(pw*(s/ps)**k))" "$s" "$prev_s" "$prev_w" "$k")
+                if [ "$est" -gt "$scale_budget" ]; then
+                    log "scale: skipping $b n=$s (estimated ${est}s > BENCH_SCALE_BUDGET ${scale_budget}s)"
+                    echo "{\"phase\":\"scale-skipped\",\"backend\":\"$b\",\"size\":$s,\"estimate_s\":$est,\"budget_s\":$scale_budget}" >>"$results"
+                    break
+                fi
+                log "scale: $b n=$s (estimated ${est}s)"
+            else
+                log "scale: $b n=$s"
+            fi
+            run_tool scale rust "$b" "$scale_conc" "$s"
+            if [ -n "$prev_s" ]; then
+                k=$(python3 -c "import math,sys; w,pw,s,ps=map(float,sys.argv[1:]); print(max(1.0, math.log(w/pw)/math.log(s/ps)))" "$last_wall" "$prev_w" "$s" "$prev_s")
+            fi
+            prev_s=$s prev_w=$last_wall
+        done
+        flush "$b"
+    done
+}
+
+phase_checkpoint() {
+    local r b i
+    for ((r = 1; r <= ckpt_repeat; r++)); do
+        for b in $backends; do
+            for i in $ckpt_intervals; do
+                log "checkpoint: $b interval=$i c=$ckpt_conc n=$size (round $r/$ckpt_repeat)"
+                run_tool checkpoint rust "$b" "$ckpt_conc" "$size" "$i"
+            done
+        done
+    done
+}
+
+# Where rekor-backfill's CPU goes: perf (cpu-clock samples with DWARF call
+# graphs, as hardware counters are often missing in VMs) and strace's
+# syscall counts, for a dry run and a Redis run. Optional: skipped when perf
+# or strace cannot run here.
+phase_profile() {
+    local n=${BENCH_PROFILE_SIZE:-20000} c=${BENCH_PROFILE_CONCURRENCY:-5} b args env
+    if ! perf stat -e cpu-clock true >/dev/null 2>&1; then
+        log "profile: perf is not usable here (apt-get install linux-perf; perf_event_paranoid); skipped"
+        return 0
+    fi
+    for b in dry redis; do
+        log "profile: rekor-backfill $b c=$c n=$n"
+        tool_command rust "$b" "$c" "$n" 1000
+        flush "$b"
+        env "${env[@]}" perf record -q -e cpu-clock -F 1999 --call-graph dwarf,16384 \
+            -o "$out/perf-$b.data" -- "${args[@]}" >/dev/null 2>"$out/perf-$b.err" || true
+        note_cmd "perf record -e cpu-clock -F 1999 --call-graph dwarf,16384 -- <the $b command above, -c $c, $n indices>"
+        perf report -i "$out/perf-$b.data" --no-children --sort symbol --stdio -g none \
+            --percent-limit 0.7 2>/dev/null | grep '%' | sed -E 's/ +(- +-)? *$//' >"$out/profile-self-$b.txt" || true
+        perf report -i "$out/perf-$b.data" --children --sort symbol --stdio -g none \
+            2>/dev/null | grep '%' | sed -E 's/ +(- +-)? *$//' |
+            grep -E '(rekor_backfill::[A-Za-z0-9_:]+|Sink>::write|ureq::run::run|do_syscall_64)$' |
+            awk '!seen[$NF]++' | head -25 >"$out/profile-tree-$b.txt" || true
+        rm -f "$out/perf-$b.data"
+        if command -v strace >/dev/null; then
+            flush "$b"
+            env "${env[@]}" strace -f -c -o "$out/strace-$b.txt" "${args[@]}" >/dev/null 2>&1 || true
+            note_cmd "strace -f -c -- <the $b command above, -c $c, $n indices>"
+        fi
+    done
+    echo "$n" >"$out/profile-size"
+}
+
+# ---------------------------------------------------------------- main
+
+ensure_tools
+build
+mkdir -p "$out"
+: >"$results"
+: >"$commands"
+trap cleanup EXIT
+start_services
+log "results in $out; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$benchtool" machine --out "$out/machine.json" --repo "$repo" --rust-bin "$rust_bin" \
+    --go "$(command -v go || echo /usr/local/go/bin/go)" --go-stamp "$repo/.harness/bin/.backfill-index.stamp"
+keys_per_entry
+for p in $phases; do "phase_$p"; done
+
+mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
+chart_name=$(python3 -c "import os,sys; print(os.path.relpath(sys.argv[1], os.path.dirname(sys.argv[2])))" "$chart" "$report")
+python3 "$benchtool" report --results "$results" --machine "$out/machine.json" \
+    --commands "$commands" --notes "$here/profile-notes.md" --profile-dir "$out" --mode "$mode" --size "$size" \
+    --repeat "$repeat" --checkpoint-repeat "$ckpt_repeat" --keys-per-entry "$kpe" --out "$report" --chart "$chart" \
+    --chart-name "$chart_name" --chart-data "$out/chart.dat" --chart-script "$out/chart.gp"
+gnuplot "$out/chart.gp"
+[ -z "$results_copy" ] || cp "$results" "$results_copy"
+log "report: $report; chart: $chart; load average now $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,822 @@
+#!/usr/bin/env python3
+"""Helpers for harness/bench/bench.sh (Python stdlib only).
+
+Subcommands:
+  record     one measured run -> one JSON line (GNU time -v output parsed)
+  wrk        one wrk run's output -> one JSON line (replay server ceiling)
+  gen-redis  the tool's Redis write mix (LREM+LPUSH per key) as raw RESP
+  gen-mysql  the same rows as bulk INSERT IGNORE statements
+  machine    the machine description as JSON
+  report     results -> BENCHMARKS.md, chart data and a gnuplot script
+
+Why a generator instead of redis-benchmark alone: the ceiling must be the
+same key mix rekor-backfill writes (the corpus keys, repeated per cycle,
+one distinct UUID per index), so lists grow exactly as they do in a run.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+TREE_ID = "24296fb24b8ad77a"
+
+# ---------------------------------------------------------------- record
+
+
+def parse_gnu_time(text):
+    """The fields of `/usr/bin/time -v` that the report uses."""
+    fields = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if ":" not in line:
+            continue
+        name, _, value = line.rpartition(": ")
+        fields[name.strip()] = value.strip()
+    out = {}
+    try:
+        out["user_s"] = float(fields["User time (seconds)"])
+        out["sys_s"] = float(fields["System time (seconds)"])
+        out["max_rss_kb"] = int(fields["Maximum resident set size (kbytes)"])
+    except (KeyError, ValueError) as e:
+        raise SystemExit(f"benchtool: not GNU time -v output ({e})")
+    out["cpu_s"] = round(out["user_s"] + out["sys_s"], 3)
+    out["vol_ctx"] = int(fields.get("Voluntary context switches", "0"))
+    out["invol_ctx"] = int(fields.get("Involuntary context switches", "0"))
+    return out
+
+
+def typed(value):
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def cmd_record(args):
+    with open(args.time) as f:
+        row = parse_gnu_time(f.read())
+    for item in args.field:
+        name, _, value = item.partition("=")
+        row[name] = typed(value)
+    if row.get("wall_s"):
+        row["entries_per_s"] = round(row["size"] / row["wall_s"], 1)
+    with open(args.out, "a") as f:
+        f.write(json.dumps(row, sort_keys=True) + "\n")
+    print(
+        f"  {row.get('phase')}: {row.get('tool')} {row.get('backend')} c={row.get('concurrency')} "
+        f"n={row.get('size')}: {row.get('wall_s')} s, {row.get('entries_per_s')} entries/s, "
+        f"cpu {row['cpu_s']} s, rss {row['max_rss_kb'] / 1024:.1f} MiB, exit {row.get('exit')}",
+        file=sys.stderr,
+    )
+
+
+def cmd_wrk(args):
+    with open(args.output) as f:
+        text = f.read()
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", text)
+    if not m:
+        raise SystemExit(f"benchtool: no Requests/sec in {args.output}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors:.*", text)
+    row = {
+        "phase": "ceiling",
+        "target": "replay",
+        "endpoint": args.endpoint,
+        "connections": args.connections,
+        "entries_per_request": args.per_request,
+        "requests_per_s": float(m.group(1)),
+        "entries_per_s": round(float(m.group(1)) * args.per_request, 1),
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(0) if errors else "",
+        "duration_s": args.duration,
+        "server_cpu_s": args.server_cpu_s,
+        "load": args.load,
+    }
+    with open(args.out, "a") as f:
+        f.write(json.dumps(row, sort_keys=True) + "\n")
+    print(
+        f"  ceiling replay {args.endpoint} c={args.connections}: {row['entries_per_s']} entries/s",
+        file=sys.stderr,
+    )
+
+
+# ---------------------------------------------------------------- generators
+
+
+def load_keys(path):
+    """Per corpus entry, the keys a tool writes (`{"keys": [...]}` lines)."""
+    keys = []
+    with open(path) as f:
+        for line in f:
+            item = json.loads(line)
+            keys.append(item.get("keys") or [])
+    if not keys:
+        raise SystemExit(f"benchtool: no entries in {path}")
+    return keys
+
+
+def uuid_for(index):
+    return TREE_ID + hashlib.sha256(b"bench-%d" % index).hexdigest()
+
+
+def stream_ranges(size, streams):
+    step = -(-size // streams)
+    return [(s, min(size, s + step)) for s in range(0, size, step)]
+
+
+def resp(*parts):
+    out = [b"*%d\r\n" % len(parts)]
+    for p in parts:
+        out.append(b"$%d\r\n%s\r\n" % (len(p), p))
+    return b"".join(out)
+
+
+def cmd_gen_redis(args):
+    keys = load_keys(args.keys)
+    for n, (lo, hi) in enumerate(stream_ranges(args.size, args.streams)):
+        with open(f"{args.out_prefix}.{n}.resp", "wb") as f:
+            for i in range(lo, hi):
+                uuid = uuid_for(i).encode()
+                # The sink lowercases keys (Go strings.ToLower); str.lower
+                # differs only for rare non-ASCII, irrelevant for cost.
+                for key in keys[i % len(keys)]:
+                    k = key.lower().encode()
+                    f.write(resp(b"LREM", k, b"0", uuid))
+                    f.write(resp(b"LPUSH", k, uuid))
+
+
+def sql_quote(s):
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def cmd_gen_mysql(args):
+    keys = load_keys(args.keys)
+    for n, (lo, hi) in enumerate(stream_ranges(args.size, args.streams)):
+        with open(f"{args.out_prefix}.{n}.sql", "w") as f:
+            rows = []
+
+            def flush():
+                if rows:
+                    f.write(
+                        "INSERT IGNORE INTO EntryIndex (EntryKey, EntryUUID) VALUES "
+                        + ",".join(rows)
+                        + ";\n"
+                    )
+                    rows.clear()
+
+            for i in range(lo, hi):
+                uuid = sql_quote(uuid_for(i))
+                for key in keys[i % len(keys)]:
+                    rows.append(f"({sql_quote(key)},{uuid})")
+                    if len(rows) >= args.rows:
+                        flush()
+            flush()
+
+
+# ---------------------------------------------------------------- machine
+
+
+def run_text(cmd):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        text = (out.stdout or out.stderr).strip()
+        return text.splitlines()[0] if text else ""
+    except (OSError, subprocess.SubprocessError):
+        return "(not available)"
+
+
+def cmd_machine(args):
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    os_name = ""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    os_name = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    info = {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "mem_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "os": os_name,
+        "versions": {
+            "rekor-backfill": run_text([args.rust_bin, "--version"]),
+            "rekor-backfill commit": run_text(["git", "-C", args.repo, "rev-parse", "--short", "HEAD"]),
+            "backfill-index": run_text(["cat", args.go_stamp]),
+            "rustc": run_text(["rustc", "--version"]),
+            "go": run_text([args.go, "version"]),
+            "redis-server": run_text(["redis-server", "--version"]),
+            "mariadbd": run_text(["mariadbd", "--version"]),
+            "wrk": run_text(["wrk", "-v"]),
+            "gnuplot": run_text(["gnuplot", "--version"]),
+            "python": platform.python_version(),
+        },
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    with open(args.out, "w") as f:
+        json.dump(info, f, indent=1, sort_keys=True)
+
+
+# ---------------------------------------------------------------- report
+
+TOOL_LABEL = {
+    "go": "Go backfill-index (keep-alives off, its default)",
+    "go-ka": "Go backfill-index --rekor-disable-keepalives=false",
+    "rust": "rekor-backfill",
+    "rust-dry": "rekor-backfill --dry-run",
+}
+SHORT = {"go": "Go", "go-ka": "Go+KA", "rust": "rekor-backfill", "rust-dry": "dry-run"}
+
+
+def read_rows(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                rows.append(json.loads(line))
+    return rows
+
+
+def best(rows):
+    """Of repeated runs of one configuration, the one with the median wall
+    time (the faster of the two middle ones for an even count)."""
+    ok = sorted(rows, key=lambda r: r["wall_s"])
+    return ok[(len(ok) - 1) // 2]
+
+
+def group(rows, *keys):
+    out = {}
+    for r in rows:
+        out.setdefault(tuple(r.get(k) for k in keys), []).append(r)
+    return {k: best(v) for k, v in out.items()}
+
+
+def fmt_int(x):
+    return f"{x:,.0f}"
+
+
+def mib(kb):
+    return f"{kb / 1024:.1f}"
+
+
+def us_per_entry(r):
+    return r["cpu_s"] / r["size"] * 1e6
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def cmd_report(args):
+    rows = read_rows(args.results)
+    with open(args.machine) as f:
+        machine = json.load(f)
+    with open(args.commands) as f:
+        commands = f.read().strip()
+    notes = ""
+    if args.notes and os.path.exists(args.notes):
+        with open(args.notes) as f:
+            notes = f.read().strip()
+    keys = json.loads(args.keys_per_entry) if args.keys_per_entry else {}
+
+    ceilings = [r for r in rows if r["phase"] == "ceiling"]
+    compare = group([r for r in rows if r["phase"] == "compare"], "backend", "concurrency", "tool")
+    scale = group([r for r in rows if r["phase"] == "scale"], "backend", "size")
+    scale_skipped = [r for r in rows if r["phase"] == "scale-skipped"]
+    ckpt = group([r for r in rows if r["phase"] == "checkpoint"], "backend", "checkpoint_interval")
+
+    backend_ceiling = {}
+    for r in ceilings:
+        if r["target"] in ("redis", "mysql"):
+            b = backend_ceiling.get(r["target"])
+            if b is None or r["entries_per_s"] > b["entries_per_s"]:
+                backend_ceiling[r["target"]] = r
+    replay_ceiling = max(
+        (r for r in ceilings if r["target"] == "replay"),
+        key=lambda r: r["entries_per_s"],
+        default=None,
+    )
+
+    md = []
+    md.append("# Benchmarks: rekor-backfill against Rekor's Go `backfill-index` v1.5.4\n")
+    md.append(
+        "Generated by `make bench` (`harness/bench/bench.sh`, reporter "
+        "`harness/bench/benchtool.py`); do not edit by hand: edit "
+        "`harness/bench/profile-notes.md` for the notes at the end, then rerun.\n"
+    )
+    md.append("## Machine\n")
+    v = machine["versions"]
+    md.append(
+        table(
+            ["what", "value"],
+            [
+                ["CPU", f"{machine['cpu']}, {machine['nproc']} cores (nproc)"],
+                ["memory", f"{machine['mem_gib']} GiB"],
+                ["OS / kernel", f"{machine['os']} / {machine['kernel']}"],
+                [
+                    "mode",
+                    f"{args.mode}: {args.size:,} indices per comparison, ceiling and checkpoint run; "
+                    f"{args.repeat} run(s) per comparison, {args.checkpoint_repeat} per checkpoint interval (median reported)",
+                ],
+                ["started / finished", f"{machine['started']} / {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"],
+                ["load average (1 min) at run starts", load_summary(rows)],
+            ]
+            + [[k, f"`{val}`"] for k, val in sorted(v.items())],
+        )
+    )
+    md.append(
+        "\nEverything runs on this one machine: the replay server, Redis, MariaDB, the "
+        "tool under test (and wrk or redis-cli for the ceilings) share its cores, so "
+        "every number here is a whole-system number. The load average above shows how "
+        "busy the machine was apart from the benchmark.\n"
+    )
+
+    md.append("## Setup\n")
+    kpe = ", ".join(f"{SHORT.get(t, t)} {k:.2f}" for t, k in sorted(keys.items()))
+    md.append(
+        "* Source: `harness/replay-rekor` serving `shared/corpus/entries.jsonl` (459 real "
+        "entries) at every index (index i serves entry i mod 459, made distinct), on loopback.\n"
+        "* Backends: private `redis-server` and `mariadbd` (`harness/services.sh`), flushed "
+        "before every run (`FLUSHALL`; `DROP TABLE EntryIndex, BackfillCheckpoint`).\n"
+        "* Go and rekor-backfill runs alternate (per backend and concurrency: Go, Go with "
+        "keep-alives, rekor-backfill).\n"
+        "* entries/s = indices / wall time of the whole process (start-up, table creation "
+        "and connection set-up included). CPU = user + sys of the tool process from "
+        "`/usr/bin/time -v`; RSS = its peak resident set. Server and backend CPU are read "
+        "from `/proc/PID/stat` before and after each run; `load` is the 1-minute load "
+        "average when the run started (2 would mean both cores busy before it began).\n"
+        "* rekor-backfill runs with `--checkpoint-interval 1000` (the default) unless "
+        "stated; Go has no checkpoint.\n"
+        f"* Keys written per entry on this corpus: {kpe}. The keys differ (§10 of "
+        "INDEX_KEYS.md, and kinds not yet supported here), so entries/s is the fair unit; "
+        "keys/s are given too.\n"
+    )
+
+    md.append("## Ceilings\n")
+    crow = []
+    for r in ceilings:
+        if r["target"] == "replay":
+            crow.append(
+                [
+                    "replay server",
+                    f"wrk, {r['endpoint']} ({r['entries_per_request']} per request), {r['connections']} keep-alive connections, {r['duration_s']} s",
+                    fmt_int(r["entries_per_s"]),
+                    fmt_int(r["requests_per_s"]),
+                    f"{r['server_cpu_s']:.1f}",
+                ]
+            )
+        else:
+            crow.append(
+                [
+                    r["target"],
+                    r["how"],
+                    fmt_int(r["entries_per_s"]),
+                    f"{r['keys'] / r['wall_s']:,.0f} keys/s",
+                    f"{r.get('backend_cpu_s', 0):.2f}",
+                ]
+            )
+    md.append(table(["target", "load", "entries/s", "requests/s or keys/s", "server CPU s"], crow))
+    md.append(
+        "\nThe load generator shares the machine with the server, as the tools do. The "
+        "backend ceilings write exactly the tool's key mix for the same indices "
+        "(rekor-backfill's keys, lowercased for Redis, one distinct UUID per index) as fast "
+        "as the client can send it: raw RESP through `redis-cli --pipe` (`LREM key 0 uuid` + "
+        "`LPUSH key uuid` per key), and a `mariadb` client replaying multi-row `INSERT "
+        "IGNORE` statements. The best of the stream counts is the ceiling.\n"
+    )
+
+    if compare:
+        md.append(f"## Go against rekor-backfill ({args.size:,} indices)\n")
+        trow = []
+        for backend in ("redis", "mysql"):
+            for conc in sorted({k[1] for k in compare if k[0] == backend}):
+                go = compare.get((backend, conc, "go"))
+                for tool in ("go", "go-ka", "rust"):
+                    r = compare.get((backend, conc, tool))
+                    if r is None:
+                        continue
+                    kps = r["entries_per_s"] * keys.get(tool.replace("-ka", ""), 0)
+                    ratio = (
+                        f"{r['entries_per_s'] / go['entries_per_s']:.1f}× / {us_per_entry(r) / us_per_entry(go):.3f}×"
+                        if go
+                        else ""
+                    )
+                    trow.append(
+                        [
+                            backend,
+                            conc,
+                            SHORT[tool],
+                            fmt_int(r["entries_per_s"]),
+                            fmt_int(kps),
+                            f"{r['cpu_s']:.2f}",
+                            f"{us_per_entry(r):.0f}",
+                            mib(r["max_rss_kb"]),
+                            ratio,
+                            f"{r.get('server_cpu_s', 0):.2f}",
+                            f"{r.get('backend_cpu_s', 0):.2f}",
+                            f"{r.get('load', 0):.1f}",
+                            exit_note(r),
+                        ]
+                    )
+        md.append(
+            table(
+                [
+                    "backend",
+                    "concurrency",
+                    "tool",
+                    "entries/s",
+                    "keys/s",
+                    "CPU s",
+                    "CPU µs/entry",
+                    "peak RSS MiB",
+                    "vs Go: speed / CPU per entry",
+                    "replay CPU s",
+                    "backend CPU s",
+                    "load",
+                    "exit",
+                ],
+                trow,
+            )
+        )
+        md.append(
+            "\nGo = `backfill-index` as shipped (keep-alives disabled by default: one TCP "
+            "connection per entry); Go+KA = with `--rekor-disable-keepalives=false`. Ratios "
+            "are against Go in its default mode; against Go+KA they are in the target table. "
+            "Go exits 1 whenever one entry fails to parse (one corpus entry does), "
+            "rekor-backfill exits 3 when entries could not be keyed (see the keys per entry).\n"
+        )
+        md.append(f"![entries/s by concurrency]({args.chart_name})\n")
+
+    md.append("## Targets\n")
+    md.append(targets_table(compare, backend_ceiling, scale, ckpt, replay_ceiling))
+    md.append("")
+
+    if scale or scale_skipped:
+        md.append("## Scale\n")
+        srow = []
+        for backend in ("dry", "redis", "mysql"):
+            sizes = sorted(k[1] for k in scale if k[0] == backend)
+            base = scale.get((backend, sizes[0])) if sizes else None
+            for size in sizes:
+                r = scale[(backend, size)]
+                per = r["wall_s"] / size * 1e5
+                srow.append(
+                    [
+                        backend,
+                        fmt_int(size),
+                        r["concurrency"],
+                        f"{r['wall_s']:.1f}",
+                        fmt_int(r["entries_per_s"]),
+                        f"{per:.2f}",
+                        f"{per / (base['wall_s'] / base['size'] * 1e5):.2f}",
+                        f"{r['cpu_s']:.1f}",
+                        f"{r.get('backend_cpu_s', 0):.1f}",
+                        mib(r["max_rss_kb"]),
+                        f"{r.get('load', 0):.1f}",
+                        exit_note(r),
+                    ]
+                )
+        md.append(
+            table(
+                [
+                    "backend",
+                    "indices",
+                    "concurrency",
+                    "wall s",
+                    "entries/s",
+                    "s per 100k",
+                    "vs smallest",
+                    "CPU s",
+                    "backend CPU s",
+                    "peak RSS MiB",
+                    "load",
+                    "exit",
+                ],
+                srow,
+            )
+        )
+        for r in scale_skipped:
+            md.append(
+                f"\n* not run: {r['backend']} at {r['size']:,} indices, estimated {r['estimate_s']:,.0f} s "
+                f"(budget {r['budget_s']:,} s per run, BENCH_SCALE_BUDGET)"
+            )
+        md.append(
+            "\n`dry` is `--dry-run`: fetch, decode and key everything, write nothing, so it "
+            "shows the tool's own cost without backend growth. A Redis run re-lists every "
+            "corpus key once per 459 indices, so its lists grow with the run and `LREM` "
+            "(linear in the list) gets slower: that part of the growth is Redis, and the "
+            "ceiling writer sees it too.\n"
+        )
+
+    if ckpt:
+        md.append("## Checkpoint overhead\n")
+        krow = []
+        for backend in ("redis", "mysql"):
+            off = ckpt.get((backend, 0))
+            for interval in sorted(k[1] for k in ckpt if k[0] == backend):
+                r = ckpt[(backend, interval)]
+                over = (
+                    f"{(off['entries_per_s'] / r['entries_per_s'] - 1) * 100:+.1f}%"
+                    if off
+                    else ""
+                )
+                krow.append(
+                    [
+                        backend,
+                        r["concurrency"],
+                        interval if interval else "0 (off)",
+                        fmt_int(r["entries_per_s"]),
+                        f"{r['cpu_s']:.2f}",
+                        over,
+                        f"{r.get('backend_cpu_s', 0):.2f}",
+                    ]
+                )
+        md.append(
+            table(
+                ["backend", "concurrency", "--checkpoint-interval", "entries/s", "CPU s", "time vs off", "backend CPU s"],
+                krow,
+            )
+        )
+        md.append("")
+
+    md.append("## Commands\n")
+    md.append(
+        "Reproduce with `make bench` (full) or `BENCH_MODE=quick make bench`; every knob is "
+        "an environment variable documented at the top of `harness/bench/bench.sh`. The "
+        "commands this run executed (passwords shown as variables):\n"
+    )
+    md.append("```\n" + commands + "\n```\n")
+    if args.profile_dir:
+        md.append(profile_section(args.profile_dir))
+    if notes:
+        md.append(notes + "\n")
+
+    with open(args.out, "w") as f:
+        f.write("\n".join(md))
+
+    write_chart(args, compare, backend_ceiling)
+
+
+def profile_section(folder):
+    """The profile phase's output, if it ran: perf's top symbols and strace's
+    syscall counts, as measured in this run."""
+    path = lambda name: os.path.join(folder, name)
+    if not os.path.exists(path("profile-size")):
+        return ""
+    with open(path("profile-size")) as f:
+        n = int(f.read().strip())
+    out = [
+        "## Profile of this run\n",
+        f"`BENCH_PHASES=profile`: rekor-backfill on {n:,} indices at --concurrency 5, "
+        "under `perf record -e cpu-clock --call-graph dwarf` and `strace -f -c` "
+        "(see Commands). Percentages are of the samples of the whole process.\n",
+    ]
+    for backend in ("dry", "redis"):
+        for kind, title in (
+            ("tree", "inclusive time of the tool's own functions (children included)"),
+            ("self", "self time by symbol (≥ 0.7%)"),
+        ):
+            p = path(f"profile-{kind}-{backend}.txt")
+            if os.path.exists(p) and os.path.getsize(p):
+                with open(p) as f:
+                    text = f.read().rstrip()
+                out.append(f"{backend}: {title}\n\n```\n{text}\n```\n")
+        p = path(f"strace-{backend}.txt")
+        if os.path.exists(p):
+            with open(p) as f:
+                lines = [l.rstrip() for l in f if l.strip()][:14]
+            out.append(
+                f"{backend}: syscalls ({n // 10:,} chunks of 10 entries)\n\n```\n"
+                + "\n".join(lines)
+                + "\n```\n"
+            )
+    return "\n".join(out)
+
+
+def load_summary(rows):
+    loads = [r["load"] for r in rows if isinstance(r.get("load"), (int, float))]
+    if not loads:
+        return ""
+    return f"min {min(loads):.2f}, median {statistics.median(loads):.2f}, max {max(loads):.2f}"
+
+
+def exit_note(r):
+    return str(r.get("exit", ""))
+
+
+def targets_table(compare, backend_ceiling, scale, ckpt, replay_ceiling):
+    out = []
+    for backend in ("redis", "mysql"):
+        for conc in (5, 20):
+            rust = compare.get((backend, conc, "rust"))
+            for gomode in ("go", "go-ka"):
+                go = compare.get((backend, conc, gomode))
+                if not (rust and go):
+                    continue
+                speed = rust["entries_per_s"] / go["entries_per_s"]
+                cpu = us_per_entry(rust) / us_per_entry(go)
+                out.append(
+                    [
+                        f"≥5× {SHORT[gomode]} entries/s, {backend}, c={conc}",
+                        f"{speed:.1f}×",
+                        verdict(speed >= 5),
+                    ]
+                )
+                out.append(
+                    [
+                        f"≤¼ {SHORT[gomode]} CPU/entry, {backend}, c={conc}",
+                        f"{cpu:.3f}×",
+                        verdict(cpu <= 0.25),
+                    ]
+                )
+    for backend in ("redis", "mysql"):
+        ceiling = backend_ceiling.get(backend)
+        runs = [r for k, r in compare.items() if k[0] == backend and k[2] == "rust"]
+        if ceiling and runs:
+            top = max(runs, key=lambda r: r["entries_per_s"])
+            share = top["entries_per_s"] / ceiling["entries_per_s"]
+            out.append(
+                [
+                    f"≥ ½ of the {backend} ceiling ({fmt_int(ceiling['entries_per_s'])} entries/s)",
+                    f"{share * 100:.0f}% (c={top['concurrency']}, {fmt_int(top['entries_per_s'])} entries/s)",
+                    verdict(share >= 0.5),
+                ]
+            )
+    if replay_ceiling:
+        runs = [r for k, r in compare.items() if k[2] == "rust"]
+        if runs:
+            top = max(runs, key=lambda r: r["entries_per_s"])
+            out.append(
+                [
+                    f"(context) share of the replay ceiling ({fmt_int(replay_ceiling['entries_per_s'])} entries/s)",
+                    f"{top['entries_per_s'] / replay_ceiling['entries_per_s'] * 100:.0f}%",
+                    "",
+                ]
+            )
+    rss = [r for r in scale.values()] + [r for k, r in compare.items() if k[2] == "rust"]
+    if rss:
+        top = max(rss, key=lambda r: r["max_rss_kb"])
+        biggest = max(scale.values(), key=lambda r: r["size"], default=None)
+        flat = ""
+        if biggest:
+            smallest = min(
+                (r for r in scale.values() if r["backend"] == biggest["backend"]),
+                key=lambda r: r["size"],
+            )
+            flat = (
+                f"; {biggest['backend']} {fmt_int(smallest['size'])} → {fmt_int(biggest['size'])}: "
+                f"{mib(smallest['max_rss_kb'])} → {mib(biggest['max_rss_kb'])} MiB"
+            )
+        out.append(
+            [
+                "peak RSS < 30 MiB, flat",
+                f"max {mib(top['max_rss_kb'])} MiB ({top['backend']}, c={top['concurrency']}, n={fmt_int(top['size'])}){flat}",
+                verdict(top["max_rss_kb"] < 30 * 1024),
+            ]
+        )
+    for backend in ("redis", "mysql"):
+        off, one = ckpt.get((backend, 0)), ckpt.get((backend, 1))
+        if off and one:
+            cost = off["entries_per_s"] / one["entries_per_s"] - 1
+            out.append(
+                [
+                    f"--checkpoint-interval 1 costs < 10% ({backend})",
+                    f"{cost * 100:+.1f}%",
+                    verdict(cost < 0.10),
+                ]
+            )
+    return table(["target", "measured", "verdict"], out)
+
+
+def write_chart(args, compare, backend_ceiling):
+    """A gnuplot script and its data; bench.sh runs gnuplot on them."""
+    with open(args.chart_data, "w") as f:
+        f.write("# backend concurrency go go-ka rust ceiling\n")
+        for i, backend in enumerate(("redis", "mysql")):
+            if i:
+                f.write("\n\n")
+            for conc in sorted({k[1] for k in compare if k[0] == backend}):
+                vals = []
+                for tool in ("go", "go-ka", "rust"):
+                    r = compare.get((backend, conc, tool))
+                    vals.append(f"{r['entries_per_s']:.1f}" if r else "NaN")
+                ceiling = backend_ceiling.get(backend)
+                vals.append(f"{ceiling['entries_per_s']:.1f}" if ceiling else "NaN")
+                f.write(f"{backend} {conc} {' '.join(vals)}\n")
+    with open(args.chart_script, "w") as f:
+        f.write(
+            f"""set terminal pngcairo size 1100,480 font ",10"
+set output "{args.chart}"
+set multiplot layout 1,2 title "entries/s by concurrency ({args.size:,} indices, replay server on loopback)"
+set logscale y
+set xrange [0.7:30]
+set logscale x
+set xtics ("1" 1, "5" 5, "20" 20)
+set xlabel "--concurrency"
+set ylabel "entries/s"
+set grid ytics
+set key top left
+do for [i=0:1] {{
+  set title (i == 0 ? "Redis" : "MySQL (MariaDB)")
+  plot "{args.chart_data}" index i using 2:6 with lines dt 2 lw 1.5 lc rgb "#777777" title "backend ceiling", \\
+       "" index i using 2:3 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "Go backfill-index", \\
+       "" index i using 2:4 with linespoints lw 2 pt 5 lc rgb "#9ecae1" title "Go, keep-alives on", \\
+       "" index i using 2:5 with linespoints lw 2 pt 9 lc rgb "#d62728" title "rekor-backfill"
+}}
+unset multiplot
+"""
+        )
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("record")
+    r.add_argument("--time", required=True, help="GNU time -v output file")
+    r.add_argument("--out", required=True)
+    r.add_argument("field", nargs="*", help="name=value")
+    r.set_defaults(func=cmd_record)
+
+    w = sub.add_parser("wrk")
+    w.add_argument("--output", required=True)
+    w.add_argument("--endpoint", required=True)
+    w.add_argument("--connections", type=int, required=True)
+    w.add_argument("--per-request", type=int, required=True)
+    w.add_argument("--duration", type=int, required=True)
+    w.add_argument("--server-cpu-s", type=float, default=0.0)
+    w.add_argument("--load", type=float, default=0.0)
+    w.add_argument("--out", required=True)
+    w.set_defaults(func=cmd_wrk)
+
+    for name, func in (("gen-redis", cmd_gen_redis), ("gen-mysql", cmd_gen_mysql)):
+        g = sub.add_parser(name)
+        g.add_argument("--keys", required=True, help="JSON lines {keys:[...]} per corpus entry")
+        g.add_argument("--size", type=int, required=True)
+        g.add_argument("--streams", type=int, default=1)
+        g.add_argument("--rows", type=int, default=1000, help="rows per INSERT (mysql)")
+        g.add_argument("--out-prefix", required=True)
+        g.set_defaults(func=func)
+
+    m = sub.add_parser("machine")
+    m.add_argument("--out", required=True)
+    m.add_argument("--repo", required=True)
+    m.add_argument("--rust-bin", required=True)
+    m.add_argument("--go", default="go")
+    m.add_argument("--go-stamp", required=True)
+    m.set_defaults(func=cmd_machine)
+
+    k = sub.add_parser("report")
+    k.add_argument("--results", required=True)
+    k.add_argument("--machine", required=True)
+    k.add_argument("--commands", required=True)
+    k.add_argument("--notes")
+    k.add_argument("--profile-dir", help="profile-*.txt and strace-*.txt of the profile phase")
+    k.add_argument("--mode", required=True)
+    k.add_argument("--size", type=int, required=True)
+    k.add_argument("--repeat", type=int, default=1)
+    k.add_argument("--checkpoint-repeat", type=int, default=1)
+    k.add_argument("--keys-per-entry", help='JSON {"go": k, "rust": k}')
+    k.add_argument("--out", required=True)
+    k.add_argument("--chart", required=True, help="PNG path gnuplot writes")
+    k.add_argument("--chart-name", required=True, help="PNG path as linked from the report")
+    k.add_argument("--chart-data", required=True)
+    k.add_argument("--chart-script", required=True)
+    k.set_defaults(func=cmd_report)
+
+    args = p.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
