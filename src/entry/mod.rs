@@ -61,12 +61,41 @@ impl From<gojson::SyntaxError> for KeyError {
     }
 }
 
+/// The largest decoded entry body keys are computed for: 32 MiB.
+///
+/// Rekor v1.5.4 sets no body limit of its own (`--max_request_body_size`
+/// defaults to 0, unlimited), but it reads entries back from Trillian over
+/// gRPC with the default 4 MiB receive limit, so a larger leaf cannot be
+/// served by its API at all. The cap is eight times that: no entry a log
+/// can return is refused, and a hostile or corrupt response cannot make one
+/// entry cost unbounded memory and time.
+pub const MAX_BODY_BYTES: usize = 32 << 20;
+
+/// The largest decoded attestation keys are computed from: 32 MiB. Rekor
+/// v1.5.4 stores attestations up to `--max_attestation_size` (default
+/// 100 KiB); operators may raise it, hence the wide margin.
+pub const MAX_ATTESTATION_BYTES: usize = 32 << 20;
+
 /// Computes the index keys of one stored entry, in the order the key
 /// computation yields them (before any backend normalisation such as Redis
 /// lowercasing). `attestation` is the entry's stored attestation (already
 /// base64-decoded) when the server returned one.
 pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>, KeyError> {
+    check_size("entry body", body.len(), MAX_BODY_BYTES)?;
+    if let Some(a) = attestation {
+        check_size("attestation", a.len(), MAX_ATTESTATION_BYTES)?;
+    }
     body::index_keys(body, attestation)
+}
+
+/// Rejects an input over its size limit, naming both sizes.
+fn check_size(what: &str, len: usize, limit: usize) -> Result<(), KeyError> {
+    if len > limit {
+        return Err(KeyError::new(format!(
+            "{what} is {len} bytes, over the limit of {limit} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// Go `base64.StdEncoding.DecodeString`, the decoder for every base64 field

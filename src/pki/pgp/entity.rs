@@ -19,7 +19,7 @@
 use super::key::KeyPacket;
 use super::packet::{read_header, Error, Source, Stream};
 use super::signature::{self as sig, Signature};
-use super::verify::verify;
+use super::verify::{verify, Budget};
 
 /// A packet as go-crypto's `packet.Reader.Next` returns it.
 enum Packet {
@@ -105,13 +105,15 @@ fn check_user_attribute(mut b: &[u8]) -> Result<(), Error> {
 
 /// go-crypto `packet.Reader`: skips unknown, unsupported and marker packets;
 /// `io.EOF` ends it for good.
-struct PacketReader<'a> {
+struct PacketReader<'a, 'b> {
     stream: Stream<'a>,
     unread: Option<Packet>,
     done: bool,
+    /// Signature verifications left for the whole key.
+    budget: &'b mut Budget,
 }
 
-impl PacketReader<'_> {
+impl PacketReader<'_, '_> {
     fn next(&mut self) -> Result<Packet, Error> {
         if let Some(p) = self.unread.take() {
             return Ok(p);
@@ -194,12 +196,14 @@ impl Entity {
     }
 }
 
-/// go-crypto `openpgp.ReadKeyRing`.
-pub fn read_key_ring(data: &[u8]) -> Result<Vec<Entity>, Error> {
+/// go-crypto `openpgp.ReadKeyRing`, spending `budget` on the signatures
+/// it verifies.
+pub fn read_key_ring(data: &[u8], budget: &mut Budget) -> Result<Vec<Entity>, Error> {
     let mut reader = PacketReader {
         stream: Stream::new(data),
         unread: None,
         done: false,
+        budget,
     };
     let mut entities = Vec::new();
     let mut last_skipped = None;
@@ -230,7 +234,7 @@ pub fn read_key_ring(data: &[u8]) -> Result<Vec<Entity>, Error> {
 }
 
 /// go-crypto `readToNextPublicKey`: up to the next primary public key.
-fn read_to_next_public_key(reader: &mut PacketReader<'_>) -> Result<(), Error> {
+fn read_to_next_public_key(reader: &mut PacketReader<'_, '_>) -> Result<(), Error> {
     loop {
         match reader.next()? {
             Packet::Key { key, secret: false } if !key.is_subkey => {
@@ -243,7 +247,7 @@ fn read_to_next_public_key(reader: &mut PacketReader<'_>) -> Result<(), Error> {
 }
 
 /// go-crypto `openpgp.ReadEntity`.
-fn read_entity(reader: &mut PacketReader<'_>) -> Result<Entity, Error> {
+fn read_entity(reader: &mut PacketReader<'_, '_>) -> Result<Entity, Error> {
     let primary = match reader.next()? {
         Packet::Key { key, .. } => key,
         other => {
@@ -312,6 +316,7 @@ fn read_entity(reader: &mut PacketReader<'_>) -> Result<Entity, Error> {
                 "no valid direct-key self-signature for v6 primary key found"
             }));
         };
+        reader.budget.spend(1)?;
         if verify(&e.primary, &key_hash, main).is_err() {
             return Err(Error::structural(
                 "invalid direct-key self-signature for v6 primary key",
@@ -321,6 +326,7 @@ fn read_entity(reader: &mut PacketReader<'_>) -> Result<Entity, Error> {
     }
     let key_hash = e.primary.hash_prefix_and_body();
     for r in revocations {
+        reader.budget.spend(1)?;
         if verify(&e.primary, &key_hash, &r).is_err() {
             return Err(Error::structural(
                 "revocation signature signed by alternate key",
@@ -332,7 +338,11 @@ fn read_entity(reader: &mut PacketReader<'_>) -> Result<Entity, Error> {
 }
 
 /// go-crypto `addUserID`.
-fn add_user_id(e: &mut Entity, reader: &mut PacketReader<'_>, id: Vec<u8>) -> Result<(), Error> {
+fn add_user_id(
+    e: &mut Entity,
+    reader: &mut PacketReader<'_, '_>,
+    id: Vec<u8>,
+) -> Result<(), Error> {
     let mut signatures = Vec::new();
     let mut self_signed = false;
     loop {
@@ -360,6 +370,7 @@ fn add_user_id(e: &mut Entity, reader: &mut PacketReader<'_>, id: Vec<u8>) -> Re
             data.push(0xb4);
             data.extend_from_slice(&(id.len() as u32).to_be_bytes());
             data.extend_from_slice(&id);
+            reader.budget.spend(1)?;
             if let Err(why) = verify(&e.primary, &data, &s) {
                 return Err(Error::structural(format!(
                     "user ID self-signature invalid: {why}"
@@ -382,7 +393,7 @@ fn add_user_id(e: &mut Entity, reader: &mut PacketReader<'_>, id: Vec<u8>) -> Re
 /// go-crypto `addSubkey`.
 fn add_subkey(
     e: &mut Entity,
-    reader: &mut PacketReader<'_>,
+    reader: &mut PacketReader<'_, '_>,
     key: KeyPacket,
     secret: bool,
 ) -> Result<(), Error> {
@@ -405,6 +416,7 @@ fn add_subkey(
         if s.sig_type != sig::TYPE_SUBKEY_BINDING && s.sig_type != sig::TYPE_SUBKEY_REVOCATION {
             return Err(Error::structural("subkey signature with wrong type"));
         }
+        reader.budget.spend(if s.flag_sign() { 2 } else { 1 })?;
         if let Err(why) = verify_key_signature(&e.primary, &key, &s) {
             return Err(Error::structural(format!(
                 "subkey signature invalid: {why}"
@@ -455,6 +467,10 @@ fn verify_key_signature(
 mod tests {
     use super::*;
 
+    fn read_key_ring_unbounded(data: &[u8]) -> Result<Vec<Entity>, Error> {
+        read_key_ring(data, &mut Budget::default())
+    }
+
     #[test]
     fn user_attribute_framing() {
         assert!(check_user_attribute(&[]).is_ok());
@@ -466,18 +482,21 @@ mod tests {
 
     #[test]
     fn garbage_and_empty_keyrings() {
-        assert!(read_key_ring(&[]).unwrap().is_empty());
+        assert!(read_key_ring_unbounded(&[]).unwrap().is_empty());
         // A trust packet alone is skipped.
-        assert!(read_key_ring(&[0xcc, 1, 0]).unwrap().is_empty());
+        assert!(read_key_ring_unbounded(&[0xcc, 1, 0]).unwrap().is_empty());
         // A user ID without a key first: skipped entity, structural error.
         assert!(matches!(
-            read_key_ring(&[0xcd, 1, b'a']),
+            read_key_ring_unbounded(&[0xcd, 1, b'a']),
             Err(Error::Structural(_))
         ));
         // A critical unknown packet is fatal.
-        assert!(matches!(read_key_ring(&[0xcf, 0]), Err(Error::Fatal(_))));
+        assert!(matches!(
+            read_key_ring_unbounded(&[0xcf, 0]),
+            Err(Error::Fatal(_))
+        ));
         // A bad marker is structural; a good one is skipped.
-        assert!(read_key_ring(&[0xca, 3, b'P', b'G', b'P'])
+        assert!(read_key_ring_unbounded(&[0xca, 3, b'P', b'G', b'P'])
             .unwrap()
             .is_empty());
     }

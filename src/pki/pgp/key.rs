@@ -27,6 +27,28 @@ pub const ALGO_X448: u8 = 26;
 pub const ALGO_ED25519: u8 = 27;
 pub const ALGO_ED448: u8 = 28;
 
+/// The largest RSA modulus accepted, in bits. go-crypto takes any MPI (up
+/// to 65535 bits); tools stop at 16384 (GnuPG at 4096). A verification with
+/// a 16384-bit modulus costs ~2 ms, with a 65535-bit one ~25 ms.
+pub const MAX_RSA_BITS: u64 = 16384;
+/// The largest DSA prime and subgroup order accepted, in bits. FIPS 186
+/// and OpenPGP stop at 3072 and 256; a verification costs two modular
+/// exponentiations of `q`-bit exponents modulo `p`, which with 65535-bit
+/// parameters (what an MPI can hold) would take minutes.
+pub const MAX_DSA_P_BITS: u64 = 4096;
+pub const MAX_DSA_Q_BITS: u64 = 512;
+
+/// Refuses key material beyond a size limit (a per-entry error).
+fn check_bits(what: &str, value: &BigUint, limit: u64) -> Result<(), Error> {
+    if value.bits() > limit {
+        return Err(Error::Fatal(format!(
+            "{what} of {} bits is over the limit of {limit} bits",
+            value.bits()
+        )));
+    }
+    Ok(())
+}
+
 /// Key material that signature verification uses.
 #[derive(Clone, Debug)]
 pub enum Material {
@@ -141,13 +163,17 @@ impl KeyPacket {
                     .bytes
                     .iter()
                     .fold(0u32, |acc, &b| (acc << 8) | u32::from(b));
-                Material::Rsa { n: n.value(), e }
+                let n = n.value();
+                check_bits("RSA modulus", &n, MAX_RSA_BITS)?;
+                Material::Rsa { n, e }
             }
             ALGO_DSA => {
                 let p = read_mpi(src, &mut body)?.value();
                 let q = read_mpi(src, &mut body)?.value();
                 let g = read_mpi(src, &mut body)?.value();
                 let y = read_mpi(src, &mut body)?.value();
+                check_bits("DSA prime", &p, MAX_DSA_P_BITS)?;
+                check_bits("DSA subgroup order", &q, MAX_DSA_Q_BITS)?;
                 Material::Dsa { p, q, g, y }
             }
             ALGO_ELGAMAL => {

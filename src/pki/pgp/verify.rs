@@ -18,7 +18,43 @@ use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use sha3::{Sha3_256, Sha3_512};
 
 use super::key::{KeyPacket, Material, ALGO_RSA, ALGO_RSA_SIGN_ONLY};
+use super::packet::Error;
 use super::signature::{HashAlgo, SigValue, Signature};
+
+/// Signature verifications one key (all its blocks and entities) may need.
+///
+/// go-crypto verifies every self-signature, binding and revocation it
+/// reads, however many there are; each costs up to ~15 ms here (P-521
+/// ECDSA, large RSA moduli), so a key made of many small entities could
+/// keep one entry busy for minutes. Real keys need a few per user ID and
+/// subkey; past this many the key is refused with an error instead.
+pub const MAX_SIGNATURE_CHECKS: usize = 1024;
+
+/// What is left of [`MAX_SIGNATURE_CHECKS`] while one key is read.
+#[derive(Debug, Default)]
+pub struct Budget {
+    used: usize,
+}
+
+impl Budget {
+    /// Accounts for `n` verifications about to be made; an error once the
+    /// key would need more than [`MAX_SIGNATURE_CHECKS`].
+    pub fn spend(&mut self, n: usize) -> Result<(), Error> {
+        self.used += n;
+        if self.used > MAX_SIGNATURE_CHECKS {
+            return Err(Error::Fatal(format!(
+                "key needs more than {MAX_SIGNATURE_CHECKS} signature verifications"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Verifications accounted for so far.
+    #[cfg(test)]
+    pub fn used(&self) -> usize {
+        self.used
+    }
+}
 
 /// Why a signature did not verify (the message goes into a structural
 /// error, as in go-crypto).
