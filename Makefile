@@ -4,11 +4,7 @@
 CARGO ?= cargo
 BIN := target/release/rekor-backfill
 
-<<<<<<< HEAD
-.PHONY: all build test lint demo parity harness services-up services-down deps clean-harness
-=======
-.PHONY: all build test lint demo parity bench services-up services-down deps clean-harness
->>>>>>> bench
+.PHONY: all build test lint demo parity harness bench services-up services-down deps clean-harness
 
 all: build
 
