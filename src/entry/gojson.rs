@@ -394,15 +394,20 @@ fn scan_literal(d: &[u8], pos: usize, word: &[u8]) -> Result<usize, SyntaxError>
     }
 }
 
-/// End of the string starting at `pos` in already-validated input.
+/// End of the string starting at `pos` in already-validated input. Lazy
+/// access skips the same long strings (keys, certificates) at every level,
+/// so this jumps from quote or backslash to the next with `memchr`.
 fn skip_string(d: &[u8], pos: usize) -> usize {
     let mut p = pos + 1;
-    while p < d.len() {
-        match d[p] {
-            b'\\' => p += 2,
-            b'"' => return p + 1,
-            _ => p += 1,
+    while let Some(i) = d
+        .get(p..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        p += i;
+        if d[p] == b'"' {
+            return p + 1;
         }
+        p += 2;
     }
     d.len()
 }
@@ -570,6 +575,24 @@ mod tests {
         let v = decode_first(b" {\"a\":1} garbage").unwrap();
         assert_eq!(v.raw(), b"{\"a\":1}");
         assert!(unmarshal(b"{\"a\":1} garbage").is_err());
+    }
+
+    #[test]
+    fn skipping_strings_steps_over_escapes() {
+        for s in [
+            r#""""#,
+            r#""a\"b""#,
+            r#""\\""#,
+            r#""x\\\"y\\""#,
+            r#""\u0022""#,
+        ] {
+            let doc = format!("[{s},1]");
+            assert_eq!(skip_string(doc.as_bytes(), 1), 1 + s.len(), "{s}");
+            assert_eq!(skip_valid_value(doc.as_bytes(), 0), doc.len(), "{s}");
+        }
+        // Unterminated (not valid input, but never out of bounds).
+        assert_eq!(skip_string(br#""ab\"#, 0), 4);
+        assert_eq!(skip_string(b"\"ab", 0), 3);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub fn decode_url(input: &[u8]) -> Result<Vec<u8>, PkiError> {
 
 fn decode_with(engine: &GeneralPurpose, input: &[u8]) -> Result<Vec<u8>, PkiError> {
     let stripped: Vec<u8>;
-    let data = if input.iter().any(|&b| b == b'\r' || b == b'\n') {
+    let data = if memchr::memchr2(b'\r', b'\n', input).is_some() {
         stripped = input
             .iter()
             .copied()
