@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BIN := target/release/rekor-backfill
 
-.PHONY: all build test lint demo parity harness bench services-up services-down deps clean-harness
+.PHONY: all build test lint demo parity harness bench services-up services-down deps clean-harness fuzz bench-keys
 
 all: build
 
@@ -51,6 +51,22 @@ harness: build
 ## under .harness/bench/). Knobs: see harness/bench/bench.sh.
 bench:
 	bash harness/bench/bench.sh
+
+## fuzz: each fuzz target (fuzz/README.md) for FUZZ_TIME seconds (default
+## 60) from fuzz/corpus, with the memory and time limits; needs cargo-fuzz
+## (`cargo install cargo-fuzz`); runs on stable through RUSTC_BOOTSTRAP
+FUZZ_TIME ?= 60
+FUZZ_TARGETS ?= index_keys keys_for_line pki
+fuzz:
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -rss_limit_mb=512 \
+	    -malloc_limit_mb=256 -timeout=10 -max_total_time=$(FUZZ_TIME) || exit 1; \
+	done
+
+## bench-keys: entries/s per core of the key computation, rekor-backfill
+## against Rekor's Go code over the same input (harness/bench-keys.sh)
+bench-keys:
+	bash harness/bench-keys.sh
 
 ## services-up / services-down: private Redis and MariaDB for manual runs
 services-up:
