@@ -26,7 +26,7 @@
 #                         smaller sizes first); larger runs are skipped and
 #                         listed (1200)
 #   BENCH_CHECKPOINT      "0 1 100 10000"; BENCH_CHECKPOINT_CONCURRENCY 5;
-#                         BENCH_CHECKPOINT_REPEAT 3 (rounds, intervals interleaved;
+#                         BENCH_CHECKPOINT_REPEAT 5 (rounds, intervals interleaved;
 #                         the median is reported: the differences are small)
 #   BENCH_WRK_SECONDS     10 / 3; BENCH_WRK_CONNECTIONS "1 5 20"
 #   BENCH_CEILING_STREAMS "1 4" (parallel client streams for the backend ceilings)
@@ -58,7 +58,7 @@ scale_conc=${BENCH_SCALE_CONCURRENCY:-5}
 scale_budget=${BENCH_SCALE_BUDGET:-1200}
 ckpt_intervals=${BENCH_CHECKPOINT:-0 1 100 10000}
 ckpt_conc=${BENCH_CHECKPOINT_CONCURRENCY:-5}
-ckpt_repeat=${BENCH_CHECKPOINT_REPEAT:-3}
+ckpt_repeat=${BENCH_CHECKPOINT_REPEAT:-5}
 wrk_seconds=${BENCH_WRK_SECONDS:-$d_wrk}
 wrk_conns=${BENCH_WRK_CONNECTIONS:-1 5 20}
 ceiling_streams=${BENCH_CEILING_STREAMS:-1 4}
