@@ -26,13 +26,15 @@
 #                         smaller sizes first); larger runs are skipped and
 #                         listed (1200)
 #   BENCH_CHECKPOINT      "0 1 100 10000"; BENCH_CHECKPOINT_CONCURRENCY 5;
-#                         BENCH_CHECKPOINT_REPEAT 3 (rounds, intervals interleaved;
+#                         BENCH_CHECKPOINT_REPEAT 5 (rounds, intervals interleaved;
 #                         the median is reported: the differences are small)
 #   BENCH_WRK_SECONDS     10 / 3; BENCH_WRK_CONNECTIONS "1 5 20"
 #   BENCH_CEILING_STREAMS "1 4" (parallel client streams for the backend ceilings)
 #   BENCH_OUT             raw results (.harness/bench/MODE-DATE)
 #   BENCH_REPORT          the report (full: BENCHMARKS.md; quick: $BENCH_OUT/BENCHMARKS.md)
 #   BENCH_NO_BUILD=1      use the binaries as they are
+#   BENCH_REPORT_FROM=DIR only write the report again from a finished run's
+#                         BENCH_OUT (same BENCH_MODE), e.g. after editing the notes
 #   REDIS_PORT, MYSQL_PORT, REPLAY_PORT  private ports (47379, 47306, 47380)
 set -euo pipefail
 
@@ -58,7 +60,7 @@ scale_conc=${BENCH_SCALE_CONCURRENCY:-5}
 scale_budget=${BENCH_SCALE_BUDGET:-1200}
 ckpt_intervals=${BENCH_CHECKPOINT:-0 1 100 10000}
 ckpt_conc=${BENCH_CHECKPOINT_CONCURRENCY:-5}
-ckpt_repeat=${BENCH_CHECKPOINT_REPEAT:-3}
+ckpt_repeat=${BENCH_CHECKPOINT_REPEAT:-5}
 wrk_seconds=${BENCH_WRK_SECONDS:-$d_wrk}
 wrk_conns=${BENCH_WRK_CONNECTIONS:-1 5 20}
 ceiling_streams=${BENCH_CEILING_STREAMS:-1 4}
@@ -282,6 +284,7 @@ keys_per_entry() {
         --redis-hostname=127.0.0.1 "--redis-port=$REDIS_PORT" 2>/dev/null | grep -c '^Uploaded entry ' || true)
     kpe=$(python3 -c "import json,sys; n=int(sys.argv[1]); print(json.dumps({'go': int(sys.argv[2])/n, 'rust': int(sys.argv[3])/n}))" "$n" "$go_keys" "$rust_keys")
     log "keys per entry: $kpe"
+    echo "$kpe" >"$out/keys-per-entry.json"
 }
 
 phase_ceiling() {
@@ -451,23 +454,35 @@ phase_profile() {
 
 # ---------------------------------------------------------------- main
 
-ensure_tools
-build
-mkdir -p "$out"
-: >"$results"
-: >"$commands"
-trap cleanup EXIT
-start_services
-log "results in $out; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$benchtool" machine --out "$out/machine.json" --repo "$repo" --rust-bin "$rust_bin" \
-    --go "$(command -v go || echo /usr/local/go/bin/go)" --go-stamp "$repo/.harness/bin/.backfill-index.stamp"
-keys_per_entry
-for p in $phases; do "phase_$p"; done
+if [ -n "${BENCH_REPORT_FROM:-}" ]; then
+    # Only render the report again (e.g. after editing profile-notes.md)
+    # from a finished run's folder, with that run's settings.
+    out=$BENCH_REPORT_FROM results=$BENCH_REPORT_FROM/results.jsonl commands=$BENCH_REPORT_FROM/commands.txt
+    # shellcheck disable=SC1091
+    . "$out/settings"
+    kpe=$(cat "$out/keys-per-entry.json")
+else
+    ensure_tools
+    build
+    mkdir -p "$out"
+    : >"$results"
+    : >"$commands"
+    printf 'mode=%s size=%s repeat=%s ckpt_repeat=%s\n' "$mode" "$size" "$repeat" "$ckpt_repeat" >"$out/settings"
+    trap cleanup EXIT
+    start_services
+    log "results in $out; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    python3 "$benchtool" machine --out "$out/machine.json" --repo "$repo" --rust-bin "$rust_bin" \
+        --go "$(command -v go || echo /usr/local/go/bin/go)" --go-stamp "$repo/.harness/bin/.backfill-index.stamp"
+    keys_per_entry
+    for p in $phases; do "phase_$p"; done
+    date '+%Y-%m-%d %H:%M:%S %Z' >"$out/finished"
+fi
 
 mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
 chart_name=$(python3 -c "import os,sys; print(os.path.relpath(sys.argv[1], os.path.dirname(sys.argv[2])))" "$chart" "$report")
 python3 "$benchtool" report --results "$results" --machine "$out/machine.json" \
-    --commands "$commands" --notes "$here/profile-notes.md" --profile-dir "$out" --mode "$mode" --size "$size" \
+    --commands "$commands" --notes "$here/profile-notes.md" --profile-dir "$out" \
+    --finished "$(cat "$out/finished")" --mode "$mode" --size "$size" \
     --repeat "$repeat" --checkpoint-repeat "$ckpt_repeat" --keys-per-entry "$kpe" --out "$report" --chart "$chart" \
     --chart-name "$chart_name" --chart-data "$out/chart.dat" --chart-script "$out/chart.gp"
 gnuplot "$out/chart.gp"
