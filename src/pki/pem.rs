@@ -59,7 +59,7 @@ pub fn decode(data: &[u8]) -> Option<(Block, &[u8])> {
                 return None;
             }
             let (line, next, consumed) = get_line(rest);
-            if !line.contains(&b':') {
+            if memchr::memchr(b':', line).is_none() {
                 break;
             }
             has_headers = true;
@@ -136,7 +136,7 @@ pub fn encode(kind: &str, bytes: &[u8]) -> Vec<u8> {
 /// trailing spaces/tabs, the input after the newline, and how many bytes
 /// that skipped.
 fn get_line(data: &[u8]) -> (&[u8], &[u8], usize) {
-    let (mut i, j) = match data.iter().position(|&b| b == b'\n') {
+    let (mut i, j) = match memchr::memchr(b'\n', data) {
         Some(i) => (i, i + 1),
         None => (data.len(), data.len()),
     };
@@ -151,11 +151,11 @@ fn get_line(data: &[u8]) -> (&[u8], &[u8], usize) {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
+    memchr::memmem::rfind(haystack, needle)
 }
 
 #[cfg(test)]

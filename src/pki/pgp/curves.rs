@@ -1,19 +1,19 @@
 //! The elliptic curves go-crypto knows (`internal/ecc/curve_info.go`), and
 //! ECDSA verification on the short-Weierstrass ones.
 //!
-//! ECDSA is verified with plain `num-bigint` arithmetic rather than the
-//! RustCrypto curve crates: Go accepts any digest length (it truncates or
-//! zero-extends, `hashToInt`), while those crates refuse digests shorter
-//! than half the field (SHA-256 on P-521, SHA-1 on P-384) — a different
-//! verdict on keys Go accepts. One generic implementation also covers
-//! secp256k1 and the Brainpool curves, which have no maintained crate.
-//! Only public data is involved, so constant time does not matter.
+//! ECDSA follows Go's rules here (`hashToInt`: any digest length, cut or
+//! zero-extended; r, s range checks) for every curve. The point arithmetic
+//! is RustCrypto's where a curve crate has it ([`super::ecdsa`]), and plain
+//! `num-bigint` otherwise: the Brainpool curves have no maintained crate.
+//! Both paths are checked against each other in the tests. Only public data
+//! is involved, so constant time does not matter.
 
 use std::sync::LazyLock;
 
 use num_bigint::BigUint;
 use num_traits::{One, Zero};
 
+use super::ecdsa::{Accelerated, Check};
 use super::key::Material;
 
 /// A curve `y² = x³ + a·x + b` over GF(p) with base point `g` of order `n`.
@@ -29,6 +29,8 @@ pub struct Curve {
     gy: BigUint,
     n: BigUint,
     bits: usize,
+    /// The RustCrypto implementation of this curve, if there is one.
+    accel: Option<Accelerated>,
 }
 
 fn hex_int(s: &str) -> BigUint {
@@ -37,15 +39,9 @@ fn hex_int(s: &str) -> BigUint {
 
 impl Curve {
     /// A curve with `a = -3` (NIST).
-    fn nist(
-        name: &'static str,
-        bits: usize,
-        p: &str,
-        n: &str,
-        b: &str,
-        gx: &str,
-        gy: &str,
-    ) -> Curve {
+    /// `params`: p, n, b, and the base point's x and y.
+    fn nist(name: &'static str, accel: Accelerated, bits: usize, params: [&str; 5]) -> Curve {
+        let [p, n, b, gx, gy] = params;
         let p = hex_int(p);
         let a = &p - BigUint::from(3u32);
         Curve {
@@ -57,6 +53,7 @@ impl Curve {
             n: hex_int(n),
             bits,
             p,
+            accel: Some(accel),
         }
     }
 
@@ -81,6 +78,7 @@ impl Curve {
             gy,
             n,
             bits,
+            accel: None,
         }
     }
 
@@ -126,6 +124,32 @@ impl Curve {
         let mut e = BigUint::from_bytes_be(hash);
         let excess = (hash.len() * 8).saturating_sub(order_bits);
         e >>= excess;
+        if let Some(accel) = self.accel {
+            let check = Check {
+                qx,
+                qy,
+                e: &e,
+                r,
+                s,
+                n,
+            };
+            if let Some(verdict) = accel.verify(&check) {
+                return verdict;
+            }
+        }
+        self.verify_generic(qx, qy, e, r, s)
+    }
+
+    /// The `num-bigint` path: Brainpool, and the reference for the others.
+    fn verify_generic(
+        &self,
+        qx: &BigUint,
+        qy: &BigUint,
+        e: BigUint,
+        r: &BigUint,
+        s: &BigUint,
+    ) -> bool {
+        let n = &self.n;
         // n is prime: s⁻¹ = s^(n-2).
         let w = s.modpow(&(n - BigUint::from(2u32)), n);
         let u1 = e * &w % n;
@@ -281,36 +305,45 @@ impl Jacobian {
 static P256: LazyLock<Curve> = LazyLock::new(|| {
     Curve::nist(
         "P-256",
+        Accelerated::P256,
         256,
-        "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
-        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
-        "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
-        "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
-        "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+        [
+            "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+            "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+            "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+            "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+            "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
+        ],
     )
 });
 
 static P384: LazyLock<Curve> = LazyLock::new(|| {
     Curve::nist(
         "P-384",
+        Accelerated::P384,
         384,
-        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
-        "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
-        "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
-        "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
-        "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+        [
+            "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+            "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+            "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+            "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
+            "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+        ],
     )
 });
 
 static P521: LazyLock<Curve> = LazyLock::new(|| {
     Curve::nist(
         "P-521",
+        Accelerated::P521,
         521,
-        "1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
-        "1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
-        "0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00",
-        "00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66",
-        "011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650",
+        [
+            "1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            "1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
+            "0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00",
+            "00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66",
+            "011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650",
+        ],
     )
 });
 
@@ -323,6 +356,7 @@ static SECP256K1: LazyLock<Curve> = LazyLock::new(|| Curve {
     gy: hex_int("483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8"),
     n: hex_int("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141"),
     bits: 256,
+    accel: Some(Accelerated::Secp256k1),
 });
 
 static BRAINPOOL_P256: LazyLock<Curve> = LazyLock::new(|| {
@@ -515,6 +549,53 @@ mod tests {
         let mut long = hash.to_vec();
         long.extend_from_slice(&[1; 32]);
         assert!(c.verify(&qx, &qy, &long, &r, &s));
+    }
+
+    /// The RustCrypto path and the `num-bigint` path give the same verdict
+    /// on every accelerated curve, for digests shorter than, equal to and
+    /// longer than the order, on valid and on altered signatures.
+    #[test]
+    fn accelerated_and_generic_paths_agree() {
+        for c in [&*P256, &*P384, &*P521, &*SECP256K1] {
+            assert!(c.accel.is_some(), "{}", c.name);
+            let g = (c.gx.clone(), c.gy.clone());
+            for (i, len) in [20usize, 32, 48, 64].into_iter().enumerate() {
+                let d = BigUint::from(0x1234_5678u64 + i as u64) * &c.gx % &c.n;
+                let k = BigUint::from(0x9abc_def0u64 + i as u64) * &c.gy % &c.n;
+                let (qx, qy) = c.to_affine(&c.mul(&g, &d)).unwrap();
+                let hash: Vec<u8> = (0..len).map(|b| (b * 37 + i) as u8 | 0x80).collect();
+                let order_bits = c.n.bits() as usize;
+                let cut = &hash[..len.min(order_bits.div_ceil(8))];
+                let e = BigUint::from_bytes_be(cut) >> (cut.len() * 8).saturating_sub(order_bits);
+                let r = c.to_affine(&c.mul(&g, &k)).unwrap().0 % &c.n;
+                let s = k.modpow(&(&c.n - 2u32), &c.n) * (&e + &r * &d) % &c.n;
+                let generic = |hash: &[u8], r: &BigUint, s: &BigUint| {
+                    let cut = &hash[..hash.len().min(order_bits.div_ceil(8))];
+                    let e =
+                        BigUint::from_bytes_be(cut) >> (cut.len() * 8).saturating_sub(order_bits);
+                    c.verify_generic(&qx, &qy, e, r, s)
+                };
+                let check = Check {
+                    qx: &qx,
+                    qy: &qy,
+                    e: &e,
+                    r: &r,
+                    s: &s,
+                    n: &c.n,
+                };
+                // The crate path answers itself (no silent fallback).
+                assert_eq!(c.accel.unwrap().verify(&check), Some(true), "{}", c.name);
+                assert!(c.verify(&qx, &qy, &hash, &r, &s), "{} len {len}", c.name);
+                assert!(generic(&hash, &r, &s), "{} len {len}", c.name);
+                let mut other = hash.clone();
+                other[0] ^= 1;
+                let s2 = (&s + 1u32) % &c.n;
+                for (h, r, s) in [(&other, &r, &s), (&hash, &r, &s2), (&hash, &s, &r)] {
+                    assert!(!c.verify(&qx, &qy, h, r, s), "{} len {len}", c.name);
+                    assert!(!generic(h, r, s), "{} len {len}", c.name);
+                }
+            }
+        }
     }
 
     #[test]

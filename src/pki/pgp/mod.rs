@@ -11,7 +11,8 @@
 //! its output is a different byte string and its verdicts differ at the
 //! edges. Packets are therefore parsed here, mirroring go-crypto's readers
 //! and their error classes, and signatures are checked with RustCrypto
-//! hashes, `ed25519-dalek` and `num-bigint` ([`verify`] says why).
+//! hashes, `ring`, `ed25519-dalek`, the RustCrypto curve crates and
+//! `num-bigint` ([`verify`] says which does what).
 //!
 //! Known, documented gaps (none of them can occur in a body Rekor stored,
 //! which always holds a public key block go-crypto wrote): the secret part
@@ -22,6 +23,7 @@
 
 mod armor;
 mod curves;
+mod ecdsa;
 mod entity;
 mod key;
 mod packet;

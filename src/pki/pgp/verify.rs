@@ -5,9 +5,10 @@
 //! the whole key survives parsing, so the verdicts must be Go's, including
 //! its refusals: RSA moduli under 1024 bits (Go 1.24+ `rsa1024min`), even
 //! exponents, DSA subgroups whose size is not a whole number of bytes.
-//! RSA and DSA are done with `num-bigint` (the checks are Go's, in Go's
-//! order; a library would add or drop some), ECDSA in [`super::curves`],
-//! Ed25519 with `ed25519-dalek`, whose cofactorless `verify` matches Go's
+//! The checks are Go's, in Go's order (a library would add or drop some);
+//! the arithmetic under them is `ring`'s for RSA where it takes the
+//! parameters, `num-bigint`'s for the rest of RSA and for DSA, and ECDSA's
+//! is in [`super::curves`]; Ed25519 is `ed25519-dalek`'s, whose cofactorless `verify` matches Go's
 //! `ed25519.Verify`. Ed448 signatures are not checked and count as valid: no
 //! maintained pure-Rust Ed448 verifier exists, and a stored Ed448 key was
 //! accepted by the log when it was uploaded.
