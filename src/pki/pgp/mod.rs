@@ -30,6 +30,7 @@ mod packet;
 mod signature;
 mod userid;
 mod verify;
+mod weierstrass;
 
 use super::{PkiError, PublicKey};
 use entity::Entity;
