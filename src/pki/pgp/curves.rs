@@ -14,8 +14,9 @@ use std::sync::LazyLock;
 use num_bigint::BigUint;
 use num_traits::Zero;
 
-use super::ecdsa::{Accelerated, Check};
+use super::ecdsa::{self, Accelerated, Check, RingAlgorithm};
 use super::key::Material;
+use super::signature::HashAlgo;
 use super::weierstrass;
 
 /// A curve `y² = x³ + a·x + b` over GF(p) with base point `g` of order `n`.
@@ -31,8 +32,10 @@ pub struct Curve {
     gy: BigUint,
     n: BigUint,
     bits: usize,
-    /// The RustCrypto implementation of this curve, if there is one.
+    /// The RustCrypto implementation of this curve, if it is faster.
     accel: Option<Accelerated>,
+    /// The hash ring verifies this curve with, if any.
+    ring: Option<(HashAlgo, RingAlgorithm)>,
 }
 
 fn hex_int(s: &str) -> BigUint {
@@ -61,6 +64,7 @@ impl Curve {
             bits,
             p,
             accel,
+            ring: None,
         }
     }
 
@@ -86,6 +90,7 @@ impl Curve {
             n,
             bits,
             accel: None,
+            ring: None,
         }
     }
 
@@ -109,6 +114,25 @@ impl Curve {
             return None;
         }
         Some((x, y))
+    }
+
+    /// [`Curve::verify`] on the digest of `message` made with `algo`
+    /// (`hashed`), through ring where it takes the pair.
+    pub fn verify_message(
+        &self,
+        q: (&BigUint, &BigUint),
+        algo: HashAlgo,
+        message: &[&[u8]],
+        hashed: &[u8],
+        sig: (&BigUint, &BigUint),
+    ) -> bool {
+        match self.ring {
+            Some((hash, algorithm)) if hash == algo => {
+                let len = self.bits.div_ceil(8);
+                ecdsa::ring_verify(algorithm, len, q, message, sig.0, sig.1)
+            }
+            _ => self.verify(q.0, q.1, hashed, sig.0, sig.1),
+        }
     }
 
     /// Go `ecdsa.Verify` (legacy and FIPS paths agree): r, s in [1, n-1],
@@ -169,8 +193,9 @@ impl Curve {
     }
 }
 
-static P256: LazyLock<Curve> = LazyLock::new(|| {
-    Curve::nist(
+static P256: LazyLock<Curve> = LazyLock::new(|| Curve {
+    ring: Some((HashAlgo::Sha256, &ring::signature::ECDSA_P256_SHA256_FIXED)),
+    ..Curve::nist(
         "P-256",
         None,
         256,
@@ -185,7 +210,12 @@ static P256: LazyLock<Curve> = LazyLock::new(|| {
 });
 
 static P384: LazyLock<Curve> = LazyLock::new(|| {
-    Curve::nist(
+    Curve {
+    ring: Some((
+        HashAlgo::Sha384,
+        &ring::signature::ECDSA_P384_SHA384_FIXED,
+    )),
+    ..Curve::nist(
         "P-384",
         None,
         384,
@@ -197,6 +227,7 @@ static P384: LazyLock<Curve> = LazyLock::new(|| {
             "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
         ],
     )
+}
 });
 
 static P521: LazyLock<Curve> = LazyLock::new(|| {
@@ -224,6 +255,7 @@ static SECP256K1: LazyLock<Curve> = LazyLock::new(|| Curve {
     n: hex_int("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141"),
     bits: 256,
     accel: Some(Accelerated::Secp256k1),
+    ring: None,
 });
 
 static BRAINPOOL_P256: LazyLock<Curve> = LazyLock::new(|| {
@@ -475,6 +507,51 @@ mod tests {
                     assert!(!c.verify(&qx, &qy, h, r, s), "{} len {len}", c.name);
                     assert!(!generic(h, r, s), "{} len {len}", c.name);
                 }
+            }
+        }
+    }
+
+    /// ring's path (P-256/SHA-256, P-384/SHA-384) accepts what the generic
+    /// path signs and refuses what Go refuses: another message, r + n, a
+    /// swapped r and s.
+    #[test]
+    fn ring_path_agrees_with_the_generic_path() {
+        use sha2::{Digest, Sha256, Sha384};
+        let message: [&[u8]; 3] = [b"", b"key material", b"trailer"];
+        for (c, algo) in [(&*P256, HashAlgo::Sha256), (&*P384, HashAlgo::Sha384)] {
+            let hashed = match algo {
+                HashAlgo::Sha256 => Sha256::digest(message.concat()).to_vec(),
+                _ => Sha384::digest(message.concat()).to_vec(),
+            };
+            let g = (c.gx.clone(), c.gy.clone());
+            let d = BigUint::from_bytes_be(b"a private scalar") % &c.n;
+            let k = BigUint::from_bytes_be(b"a nonce, not random") % &c.n;
+            let (qx, qy) = c.mul(&g, &d).unwrap();
+            let r = c.mul(&g, &k).unwrap().0 % &c.n;
+            let e = BigUint::from_bytes_be(&hashed);
+            let s = k.modpow(&(&c.n - 2u32), &c.n) * (e + &r * &d) % &c.n;
+            let (ring_hash, algorithm) = c.ring.unwrap();
+            assert_eq!(ring_hash, algo);
+            let len = c.bits.div_ceil(8);
+            assert!(
+                ecdsa::ring_verify(algorithm, len, (&qx, &qy), &message, &r, &s),
+                "{}",
+                c.name
+            );
+            assert!(c.verify(&qx, &qy, &hashed, &r, &s), "{}", c.name);
+            assert!(c.verify_message((&qx, &qy), algo, &message, &hashed, (&r, &s)));
+            let other: [&[u8]; 3] = [b"", b"key material", b"trailed"];
+            let r_plus_n = &r + &c.n;
+            for (m, r, s) in [
+                (&other, &r, &s),
+                (&message, &r_plus_n, &s),
+                (&message, &s, &r),
+            ] {
+                assert!(
+                    !ecdsa::ring_verify(algorithm, len, (&qx, &qy), m, r, s),
+                    "{}",
+                    c.name
+                );
             }
         }
     }

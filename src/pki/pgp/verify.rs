@@ -106,7 +106,7 @@ pub fn verify(key: &KeyPacket, data: &[u8], sig: &Signature) -> Result<(), Failu
             dsa(p, q, g, y, &hashed[..hashed.len().min(size)], r, s)
         }
         (Material::Ecdsa { curve, x, y }, SigValue::Pair(r, s)) => {
-            curve.verify(x, y, &hashed, r, s)
+            curve.verify_message((x, y), sig.hash, &message, &hashed, (r, s))
         }
         (Material::EdDsa25519(pk), SigValue::EdDsa(r, s)) => {
             if r.len() > 32 || s.len() > 32 {
