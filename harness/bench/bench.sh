@@ -582,11 +582,13 @@ fi
 
 mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
 chart_name=$(python3 -c "import os,sys; print(os.path.relpath(sys.argv[1], os.path.dirname(sys.argv[2])))" "$chart" "$report")
+rm -f "$out/chart.gp"
 python3 "$benchtool" report --results "$results" --machine "$out/machine.json" \
     --commands "$commands" --notes "$here/profile-notes.md" --profile-dir "$out" \
     --finished "$(cat "$out/finished")" --mode "$mode" --size "$size" \
     --repeat "$repeat" --checkpoint-repeat "$ckpt_repeat" --keys-per-entry "$kpe" --out "$report" --chart "$chart" \
     --chart-name "$chart_name" --chart-data "$out/chart.dat" --chart-script "$out/chart.gp"
-gnuplot "$out/chart.gp"
+# No chart script without comparison runs.
+[ ! -s "$out/chart.gp" ] || gnuplot "$out/chart.gp"
 [ -z "$results_copy" ] || cp "$results" "$results_copy"
 log "report: $report; chart: $chart; load average now $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -863,7 +863,7 @@ def stack_section(stack, populate):
         how = (
             f" Populating it took {p['wall_s']:.1f} s: {p['entries']:,} distinct `hashedrekord` "
             f"entries (sha256 of a distinct artifact, ECDSA P-256 signature by one key, signed "
-            f"with {p['signer']} in {p['sign_s']:.1f} s) POSTed to `/api/v1/log/entries` by "
+            f"with {p['signer']} in {p['sign_s']:.2f} s) POSTed to `/api/v1/log/entries` by "
             f"{p['workers']} parallel uploaders in {p['upload_s']:.1f} s ({fmt_int(p['entries_per_s'])} "
             f"entries/s); the log's tree size afterwards was {p['tree_size']:,}."
         )
@@ -871,9 +871,10 @@ def stack_section(stack, populate):
         "The same runs against a real rekor-server v1.5.4 with Trillian v1.7.3 and its own "
         "MariaDB and Redis (`harness/stack/stack.sh`, started fresh for this phase, on "
         "loopback) instead of the replay server: every entry is read from Trillian's "
-        "MySQL storage through `trillian_log_server` and rekor-server, so the source, "
-        f"not the tool, is expected to set the pace.{how} Indices 0..{n - 1:,}; the tools "
-        "write into the same private Redis and MariaDB as above, flushed before every run.\n"
+        "MySQL storage through `trillian_log_server` and rekor-server, which costs "
+        f"far more per entry than the replay server, on the same cores.{how} Indices "
+        f"0..{n - 1:,}; the tools write into the bench's private Redis and MariaDB (not the "
+        "stack's), flushed before every run.\n"
     )
     out.append(versus_table(stack, None, "stack CPU s"))
     out.append(
@@ -982,7 +983,10 @@ def targets_table(compare, stack, backend_ceiling, scale, ckpt_runs, replay_ceil
 
 
 def write_chart(args, compare, backend_ceiling):
-    """A gnuplot script and its data; bench.sh runs gnuplot on them."""
+    """A gnuplot script and its data; bench.sh runs gnuplot on them. None
+    without comparison runs (e.g. BENCH_PHASES=stack): nothing to plot."""
+    if not compare:
+        return
     with open(args.chart_data, "w") as f:
         f.write("# backend concurrency go go-ka rust ceiling\n")
         for i, backend in enumerate(("redis", "mysql")):
