@@ -36,8 +36,10 @@
 #   BENCH_STACK_UPLOADERS parallel uploads while populating the stack (64)
 #   BENCH_STACK_PORT_BASE the stack's ports: rekor-server BASE, its Redis
 #                         BASE+1, MariaDB BASE+2, Trillian BASE+3..BASE+6
-#                         (47400; apart from harness/stack's own defaults, so
-#                         a stack someone else runs does not clash)
+#                         (26400: apart from harness/stack's own defaults, so
+#                         a stack someone else runs does not clash, and below
+#                         Linux's ephemeral range 32768-60999, so outgoing
+#                         connections cannot be holding them)
 #   BENCH_WRK_SECONDS     10 / 3; BENCH_WRK_CONNECTIONS "1 5 20"
 #   BENCH_CEILING_STREAMS "1 4" (parallel client streams for the backend ceilings)
 #   BENCH_OUT             raw results (.harness/bench/MODE-DATE)
@@ -78,7 +80,7 @@ stack_size=${BENCH_STACK_SIZE:-$d_stack}
 stack_conc=${BENCH_STACK_CONCURRENCY:-5}
 stack_repeat=${BENCH_STACK_REPEAT:-$repeat}
 stack_uploaders=${BENCH_STACK_UPLOADERS:-64}
-stack_port=${BENCH_STACK_PORT_BASE:-47400}
+stack_port=${BENCH_STACK_PORT_BASE:-26400}
 out=${BENCH_OUT:-$repo/.harness/bench/$mode-$(date +%Y%m%dT%H%M%S)}
 if [ "$mode" = full ]; then
     report=${BENCH_REPORT:-$repo/BENCHMARKS.md}
@@ -496,14 +498,16 @@ stack_sh() {
 stack_pointer=$repo/.harness/stack.current
 stack_pointer_saved=
 
-# stack_down [EXIT_STATUS]: stop the stack if this script started one; keep
-# its state dir (logs) when something failed.
+# stack_down [EXIT_STATUS]: stop the stack if this script started one and
+# remove its state dir (its MariaDB data); when something failed, its logs
+# are copied to $out/stack-logs first.
 stack_down() {
     [ -n "$stack_dir" ] || return 0
-    local keep=0
-    [ "${1:-0}" = 0 ] || keep=1
-    STACK_KEEP=$keep stack_sh down >>"$out/stack.log" 2>&1 || log "stack: stack.sh down failed; see $out/stack.log"
-    [ $keep = 0 ] || log "stack: state dir with logs kept: $stack_dir"
+    if [ "${1:-0}" != 0 ] && [ -d "$stack_dir/logs" ]; then
+        cp -r "$stack_dir/logs" "$out/stack-logs" 2>/dev/null || true
+        log "stack: its logs are in $out/stack-logs"
+    fi
+    STACK_KEEP=0 stack_sh down >>"$out/stack.log" 2>&1 || log "stack: stack.sh down failed; see $out/stack.log"
     if [ -n "$stack_pointer_saved" ] && [ ! -e "$stack_pointer" ]; then
         echo "$stack_pointer_saved" >"$stack_pointer"
     fi
@@ -520,7 +524,7 @@ phase_stack() {
     local t0=$EPOCHREALTIME
     if ! stack_sh up redis >>"$out/stack.log" 2>&1; then
         tail -n 30 "$out/stack.log" >&2
-        die "stack: the real Rekor stack did not come up (harness/stack/stack.sh up; log $out/stack.log)"
+        die "stack: the real Rekor stack did not come up (harness/stack/stack.sh up; see $out/stack.log)"
     fi
     log "stack: up in $(elapsed "$t0" "$EPOCHREALTIME") s"
     note_cmd "harness/stack/stack.sh up redis   # ports: REKOR_PORT=$stack_port, REDIS_PORT..TRILLIAN_SIGNER_HTTP=$((stack_port + 1))..$((stack_port + 6))"
@@ -533,7 +537,7 @@ phase_stack() {
     log "stack: uploading $stack_size hashedrekord entries ($stack_uploaders uploaders)"
     python3 "$benchtool" populate --url "$stack_url" --count "$stack_size" \
         --workers "$stack_uploaders" --workdir "$out/stack-key" --out "$results" ||
-        die "stack: populating $stack_url failed (stack logs in $stack_dir/logs)"
+        die "stack: populating $stack_url failed"
     note_cmd "python3 harness/bench/benchtool.py populate --url $stack_url --count $stack_size --workers $stack_uploaders"
 
     local saved_url=$url saved_pids=$server_pids r b c t

@@ -339,6 +339,8 @@ def post_entry(url, body, tries=4):
 
 
 def cmd_populate(args):
+    if args.count < 1 or args.workers < 1:
+        raise SystemExit("benchtool: populate needs --count and --workers of at least 1")
     url = args.url.rstrip("/")
     before = tree_size(url)
     pem, sign, signer = p256_signer(args.workdir)
