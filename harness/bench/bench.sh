@@ -3,7 +3,9 @@
 # machine: same replay server, same private Redis and MariaDB (flushed before
 # every run), runs alternating. Measures the replay server's and the
 # backends' own ceilings, scale (time and peak RSS against range size) and
-# the cost of checkpointing, then writes BENCHMARKS.md and a PNG chart.
+# the cost of checkpointing, and compares the tools once more against a real
+# rekor-server v1.5.4 + Trillian (harness/stack) holding a few thousand
+# uploaded entries; then writes BENCHMARKS.md and a PNG chart.
 #
 # usage: harness/bench/bench.sh        (or: make bench; BENCH_MODE=quick make bench)
 #
@@ -17,7 +19,7 @@
 #   BENCH_GO_MODES        "go go-ka" (go-ka: --rekor-disable-keepalives=false)
 #   BENCH_REPEAT          runs per comparison configuration; the median is
 #                         reported (1)
-#   BENCH_PHASES          "ceiling compare scale checkpoint profile"
+#   BENCH_PHASES          "ceiling compare stack scale checkpoint profile"
 #   BENCH_PROFILE_SIZE    20000; BENCH_PROFILE_CONCURRENCY 5
 #   BENCH_SCALE           "100000 1000000 10000000" / "10000 100000"
 #   BENCH_SCALE_BACKENDS  "dry redis mysql" (dry = --dry-run)
@@ -28,6 +30,16 @@
 #   BENCH_CHECKPOINT      "0 1 100 10000"; BENCH_CHECKPOINT_CONCURRENCY 5;
 #                         BENCH_CHECKPOINT_REPEAT 5 (rounds, intervals interleaved;
 #                         the median is reported: the differences are small)
+#   BENCH_STACK_SIZE      entries uploaded to the real stack and backfilled
+#                         per run (3000 / 300)
+#   BENCH_STACK_CONCURRENCY  "5"; BENCH_STACK_REPEAT rounds (BENCH_REPEAT)
+#   BENCH_STACK_UPLOADERS parallel uploads while populating the stack (64)
+#   BENCH_STACK_PORT_BASE the stack's ports: rekor-server BASE, its Redis
+#                         BASE+1, MariaDB BASE+2, Trillian BASE+3..BASE+6
+#                         (26400: apart from harness/stack's own defaults, so
+#                         a stack someone else runs does not clash, and below
+#                         Linux's ephemeral range 32768-60999, so outgoing
+#                         connections cannot be holding them)
 #   BENCH_WRK_SECONDS     10 / 3; BENCH_WRK_CONNECTIONS "1 5 20"
 #   BENCH_CEILING_STREAMS "1 4" (parallel client streams for the backend ceilings)
 #   BENCH_OUT             raw results (.harness/bench/MODE-DATE)
@@ -44,8 +56,8 @@ cd "$repo"
 
 mode=${BENCH_MODE:-full}
 case $mode in
-full) d_size=100000 d_scale="100000 1000000 10000000" d_wrk=10 ;;
-quick) d_size=10000 d_scale="10000 100000" d_wrk=3 ;;
+full) d_size=100000 d_scale="100000 1000000 10000000" d_wrk=10 d_stack=3000 ;;
+quick) d_size=10000 d_scale="10000 100000" d_wrk=3 d_stack=300 ;;
 *) echo "bench.sh: BENCH_MODE must be full or quick" >&2; exit 2 ;;
 esac
 size=${BENCH_SIZE:-$d_size}
@@ -53,7 +65,7 @@ concurrency=${BENCH_CONCURRENCY:-1 5 20}
 backends=${BENCH_BACKENDS:-redis mysql}
 go_modes=${BENCH_GO_MODES:-go go-ka}
 repeat=${BENCH_REPEAT:-1}
-phases=${BENCH_PHASES:-ceiling compare scale checkpoint profile}
+phases=${BENCH_PHASES:-ceiling compare stack scale checkpoint profile}
 scale_sizes=${BENCH_SCALE:-$d_scale}
 scale_backends=${BENCH_SCALE_BACKENDS:-dry redis mysql}
 scale_conc=${BENCH_SCALE_CONCURRENCY:-5}
@@ -64,6 +76,11 @@ ckpt_repeat=${BENCH_CHECKPOINT_REPEAT:-5}
 wrk_seconds=${BENCH_WRK_SECONDS:-$d_wrk}
 wrk_conns=${BENCH_WRK_CONNECTIONS:-1 5 20}
 ceiling_streams=${BENCH_CEILING_STREAMS:-1 4}
+stack_size=${BENCH_STACK_SIZE:-$d_stack}
+stack_conc=${BENCH_STACK_CONCURRENCY:-5}
+stack_repeat=${BENCH_STACK_REPEAT:-$repeat}
+stack_uploaders=${BENCH_STACK_UPLOADERS:-64}
+stack_port=${BENCH_STACK_PORT_BASE:-26400}
 out=${BENCH_OUT:-$repo/.harness/bench/$mode-$(date +%Y%m%dT%H%M%S)}
 if [ "$mode" = full ]; then
     report=${BENCH_REPORT:-$repo/BENCHMARKS.md}
@@ -129,6 +146,8 @@ build() {
 
 replay_pid=
 cleanup() {
+    local rc=$?
+    stack_down "$rc"
     if [ -n "$replay_pid" ]; then
         kill "$replay_pid" 2>/dev/null || true
         wait "$replay_pid" 2>/dev/null || true
@@ -148,6 +167,7 @@ start_services() {
     "$replay_bin" --corpus "$corpus" --size "$max" --listen "127.0.0.1:$replay_port" \
         >"$out/replay.out" 2>"$out/replay.err" &
     replay_pid=$!
+    server_pids=$replay_pid
     local waited=0
     until grep -q '^listening on ' "$out/replay.out" 2>/dev/null; do
         kill -0 "$replay_pid" 2>/dev/null || die "replay-rekor exited: $(cat "$out/replay.err")"
@@ -170,11 +190,14 @@ flush() {
     esac
 }
 
-# CPU seconds a process has used so far (utime + stime).
+# CPU seconds processes have used so far (utime + stime, summed).
 clk_tck=$(getconf CLK_TCK)
 cpu_of() {
-    if [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ]; then
-        awk -v t="$clk_tck" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"
+    local p files=()
+    for p in "$@"; do [ -r "/proc/$p/stat" ] && files+=("/proc/$p/stat"); done
+    if [ ${#files[@]} -gt 0 ]; then
+        # comm (field 2) has no spaces for any process measured here.
+        awk -v t="$clk_tck" '{s += $14 + $15} END {printf "%.2f", s / t}' "${files[@]}"
     else
         echo 0
     fi
@@ -233,7 +256,9 @@ tool_command() {
 }
 
 # run_tool PHASE TOOL BACKEND CONCURRENCY SIZE [CHECKPOINT_INTERVAL]: one
-# measured run on a flushed backend, appended to the results.
+# measured run on a flushed backend, appended to the results. The source is
+# $url; server CPU is that of $server_pids (the replay server, or the real
+# stack's processes).
 run_tool() {
     local phase=$1 tool=$2 backend=$3 conc=$4 n=$5 interval=${6:-1000}
     local args env name="$phase-$tool-$backend-c$conc-n$n-i$interval"
@@ -242,7 +267,8 @@ run_tool() {
     local bpid load s0 b0 t0 t1 rc=0
     bpid=$(backend_pid "$backend")
     load=$(load1)
-    s0=$(cpu_of "$replay_pid")
+    # shellcheck disable=SC2086
+    s0=$(cpu_of $server_pids)
     b0=$(cpu_of "$bpid")
     t0=$EPOCHREALTIME
     # Go prints one line per key written to stdout: discarded, like a
@@ -251,7 +277,8 @@ run_tool() {
         >/dev/null 2>"$out/$name.err" || rc=$?
     t1=$EPOCHREALTIME
     local s1 b1 wall
-    s1=$(cpu_of "$replay_pid")
+    # shellcheck disable=SC2086
+    s1=$(cpu_of $server_pids)
     b1=$(cpu_of "$bpid")
     wall=$(elapsed "$t0" "$t1")
     # Go exits 1 when any entry failed to parse; rekor-backfill exits 3 when
@@ -452,6 +479,83 @@ phase_profile() {
     echo "$n" >"$out/profile-size"
 }
 
+# ---------------------------------------------------------------- real stack
+
+# The real stack (harness/stack/stack.sh) on its own ports and state dir.
+# stack.sh reads REDIS_PORT and MYSQL_PORT, which here are the bench's
+# backends: every port is passed explicitly.
+stack_dir=
+stack_sh() {
+    env STACK_DIR="$stack_dir" STACK_SHADOW=0 REKOR_PORT="$stack_port" \
+        REDIS_PORT=$((stack_port + 1)) MYSQL_PORT=$((stack_port + 2)) \
+        TRILLIAN_SERVER_RPC=$((stack_port + 3)) TRILLIAN_SERVER_HTTP=$((stack_port + 4)) \
+        TRILLIAN_SIGNER_RPC=$((stack_port + 5)) TRILLIAN_SIGNER_HTTP=$((stack_port + 6)) \
+        harness/stack/stack.sh "$@"
+}
+
+# stack.sh up/down rewrite and remove its pointer to "the" running stack
+# ($repo/.harness/stack.current); put back one that pointed elsewhere.
+stack_pointer=$repo/.harness/stack.current
+stack_pointer_saved=
+
+# stack_down [EXIT_STATUS]: stop the stack if this script started one and
+# remove its state dir (its MariaDB data); when something failed, its logs
+# are copied to $out/stack-logs first.
+stack_down() {
+    [ -n "$stack_dir" ] || return 0
+    if [ "${1:-0}" != 0 ] && [ -d "$stack_dir/logs" ]; then
+        cp -r "$stack_dir/logs" "$out/stack-logs" 2>/dev/null || true
+        log "stack: its logs are in $out/stack-logs"
+    fi
+    STACK_KEEP=0 stack_sh down >>"$out/stack.log" 2>&1 || log "stack: stack.sh down failed; see $out/stack.log"
+    if [ -n "$stack_pointer_saved" ] && [ ! -e "$stack_pointer" ]; then
+        echo "$stack_pointer_saved" >"$stack_pointer"
+    fi
+    stack_dir=
+}
+
+# Populate a fresh rekor-server (Trillian, MariaDB) with BENCH_STACK_SIZE
+# hashedrekord entries, then Go, Go with keep-alives and rekor-backfill
+# alternately against it, writing into the bench's own (flushed) backends.
+phase_stack() {
+    stack_pointer_saved=$(cat "$stack_pointer" 2>/dev/null || true)
+    stack_dir=$(mktemp -d "${TMPDIR:-/tmp}/bench-stack.XXXXXX")
+    log "stack: starting rekor-server v1.5.4 + Trillian + MariaDB + Redis on 127.0.0.1:$stack_port-$((stack_port + 6)) ($stack_dir)"
+    local t0=$EPOCHREALTIME
+    if ! stack_sh up redis >>"$out/stack.log" 2>&1; then
+        tail -n 30 "$out/stack.log" >&2
+        die "stack: the real Rekor stack did not come up (harness/stack/stack.sh up; see $out/stack.log)"
+    fi
+    log "stack: up in $(elapsed "$t0" "$EPOCHREALTIME") s"
+    note_cmd "harness/stack/stack.sh up redis   # ports: REKOR_PORT=$stack_port, REDIS_PORT..TRILLIAN_SIGNER_HTTP=$((stack_port + 1))..$((stack_port + 6))"
+    local pids=() name pid
+    for name in rekor-server trillian_log_server trillian_log_signer mariadb redis; do
+        read -r pid _ <"$stack_dir/pids/$name.pid" || die "stack: no pid for $name in $stack_dir/pids"
+        pids+=("$pid")
+    done
+    local stack_url=http://127.0.0.1:$stack_port
+    log "stack: uploading $stack_size hashedrekord entries ($stack_uploaders uploaders)"
+    python3 "$benchtool" populate --url "$stack_url" --count "$stack_size" \
+        --workers "$stack_uploaders" --workdir "$out/stack-key" --out "$results" ||
+        die "stack: populating $stack_url failed"
+    note_cmd "python3 harness/bench/benchtool.py populate --url $stack_url --count $stack_size --workers $stack_uploaders"
+
+    local saved_url=$url saved_pids=$server_pids r b c t
+    url=$stack_url server_pids=${pids[*]}
+    for ((r = 1; r <= stack_repeat; r++)); do
+        for b in $backends; do
+            for c in $stack_conc; do
+                for t in $go_modes rust; do
+                    log "stack: $t $b c=$c n=$stack_size (round $r/$stack_repeat)"
+                    run_tool stack "$t" "$b" "$c" "$stack_size"
+                done
+            done
+        done
+    done
+    url=$saved_url server_pids=$saved_pids
+    stack_down 0
+}
+
 # ---------------------------------------------------------------- main
 
 if [ -n "${BENCH_REPORT_FROM:-}" ]; then
@@ -469,6 +573,8 @@ else
     : >"$commands"
     printf 'mode=%s size=%s repeat=%s ckpt_repeat=%s\n' "$mode" "$size" "$repeat" "$ckpt_repeat" >"$out/settings"
     trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
     start_services
     log "results in $out; load average $(cut -d' ' -f1-3 /proc/loadavg)"
     python3 "$benchtool" machine --out "$out/machine.json" --repo "$repo" --rust-bin "$rust_bin" \
@@ -480,11 +586,13 @@ fi
 
 mkdir -p "$(dirname "$chart")" "$(dirname "$report")"
 chart_name=$(python3 -c "import os,sys; print(os.path.relpath(sys.argv[1], os.path.dirname(sys.argv[2])))" "$chart" "$report")
+rm -f "$out/chart.gp"
 python3 "$benchtool" report --results "$results" --machine "$out/machine.json" \
     --commands "$commands" --notes "$here/profile-notes.md" --profile-dir "$out" \
     --finished "$(cat "$out/finished")" --mode "$mode" --size "$size" \
     --repeat "$repeat" --checkpoint-repeat "$ckpt_repeat" --keys-per-entry "$kpe" --out "$report" --chart "$chart" \
     --chart-name "$chart_name" --chart-data "$out/chart.dat" --chart-script "$out/chart.gp"
-gnuplot "$out/chart.gp"
+# No chart script without comparison runs.
+[ ! -s "$out/chart.gp" ] || gnuplot "$out/chart.gp"
 [ -z "$results_copy" ] || cp "$results" "$results_copy"
 log "report: $report; chart: $chart; load average now $(cut -d' ' -f1-3 /proc/loadavg)"

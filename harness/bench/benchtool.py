@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Helpers for harness/bench/bench.sh (Python stdlib only).
+"""Helpers for harness/bench/bench.sh (Python stdlib only; `populate` signs
+with the `cryptography` package when it is installed, else with openssl).
 
 Subcommands:
   record     one measured run -> one JSON line (GNU time -v output parsed)
@@ -7,6 +8,7 @@ Subcommands:
   gen-redis  the tool's Redis write mix (LREM+LPUSH per key) as raw RESP
   gen-mysql  the same rows as bulk INSERT IGNORE statements
   machine    the machine description as JSON
+  populate   upload distinct hashedrekord entries to a real rekor-server
   report     results -> BENCHMARKS.md, chart data and a gnuplot script
 
 Why a generator instead of redis-benchmark alone: the ceiling must be the
@@ -15,6 +17,7 @@ one distinct UUID per index), so lists grow exactly as they do in a run.
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -23,7 +26,10 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 
 TREE_ID = "24296fb24b8ad77a"
 
@@ -238,6 +244,174 @@ def cmd_machine(args):
         json.dump(info, f, indent=1, sort_keys=True)
 
 
+# ---------------------------------------------------------------- populate
+
+# Why hashedrekord POSTed directly instead of rekor-cli: one process with a
+# few dozen keep-alive connections uploads thousands of entries in seconds,
+# where a rekor-cli process per entry takes minutes. Each upload returns only
+# once Trillian has integrated the leaf, so throughput comes from parallel
+# uploads sharing the signer's batches.
+
+
+def p256_signer(workdir):
+    """One P-256 key: (public key PEM, sign(sha256 digest) -> DER signature,
+    what signs). The `cryptography` package (Debian python3-cryptography)
+    when importable, else one `openssl pkeyutl` per signature."""
+    try:
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        algo = ec.ECDSA(utils.Prehashed(hashes.SHA256()))
+        return pem, lambda digest: key.sign(digest, algo), "python cryptography"
+    except ImportError:
+        pass
+    os.makedirs(workdir, exist_ok=True)
+    key_path = os.path.join(workdir, "p256.key")
+    subprocess.run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key_path],
+        check=True,
+    )
+    pem = subprocess.run(
+        ["openssl", "ec", "-in", key_path, "-pubout"], check=True, capture_output=True
+    ).stdout
+
+    def sign(digest):
+        # For an EC key, pkeyutl signs its input as the digest.
+        return subprocess.run(
+            ["openssl", "pkeyutl", "-sign", "-inkey", key_path],
+            input=digest,
+            check=True,
+            capture_output=True,
+        ).stdout
+
+    return pem, sign, "openssl pkeyutl"
+
+
+def hashedrekord(digest, signature, pem):
+    return {
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": digest.hex()}},
+            "signature": {
+                "content": base64.b64encode(signature).decode(),
+                "publicKey": {"content": base64.b64encode(pem).decode()},
+            },
+        },
+    }
+
+
+def tree_size(url):
+    with urllib.request.urlopen(url + "/api/v1/log", timeout=30) as r:
+        return int(json.load(r)["treeSize"])
+
+
+def post_entry(url, body, tries=4):
+    """POST one entry; retries server errors and dropped connections (the
+    stack shares two cores with everything else). 409 counts as done: an
+    earlier try was stored although its answer was lost."""
+    for attempt in range(tries):
+        req = urllib.request.Request(
+            url + "/api/v1/log/entries",
+            data=body,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                r.read()
+                return r.status
+        except urllib.error.HTTPError as e:
+            detail = e.read()[:300].decode(errors="replace")
+            if e.code == 409 and attempt:
+                return 409
+            if e.code < 500 or attempt == tries - 1:
+                raise SystemExit(f"benchtool: POST entry: HTTP {e.code}: {detail}")
+        except (urllib.error.URLError, OSError) as e:
+            if attempt == tries - 1:
+                raise SystemExit(f"benchtool: POST entry: {e}")
+        time.sleep(0.5 * (attempt + 1))
+    raise SystemExit("benchtool: POST entry: out of tries")
+
+
+def cmd_populate(args):
+    if args.count < 1 or args.workers < 1:
+        raise SystemExit("benchtool: populate needs --count and --workers of at least 1")
+    url = args.url.rstrip("/")
+    before = tree_size(url)
+    pem, sign, signer = p256_signer(args.workdir)
+    nonce = base64.b32encode(os.urandom(10)).decode()
+    t0 = time.time()
+    # Bodies first (signing is CPU the server would otherwise compete with),
+    # then the uploads alone are timed too.
+    bodies = []
+    for i in range(args.count):
+        artifact = f"rekor-backfill bench artifact {nonce} {i}\n".encode()
+        digest = hashlib.sha256(artifact).digest()
+        bodies.append(json.dumps(hashedrekord(digest, sign(digest), pem)).encode())
+    t1 = time.time()
+    lock = threading.Lock()
+    state = {"next": 0, "done": 0, "error": None}
+
+    def worker():
+        while True:
+            with lock:
+                i = state["next"]
+                if i >= len(bodies) or state["error"]:
+                    return
+                state["next"] = i + 1
+            try:
+                post_entry(url, bodies[i])
+            except SystemExit as e:
+                with lock:
+                    state["error"] = str(e)
+                return
+            with lock:
+                state["done"] += 1
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if state["error"]:
+        raise SystemExit(f"{state['error']} (after {state['done']} uploads)")
+    t2 = time.time()
+    # Every upload returned after integration; allow the signed tree head a
+    # moment anyway before calling it a mismatch.
+    want = before + args.count
+    for _ in range(50):
+        after = tree_size(url)
+        if after >= want:
+            break
+        time.sleep(0.2)
+    if after != want:
+        raise SystemExit(f"benchtool: tree size {after} after uploading {args.count} entries to a log of {before}")
+    row = {
+        "phase": "stack-populate",
+        "entries": args.count,
+        "tree_size": after,
+        "workers": args.workers,
+        "signer": signer,
+        "sign_s": round(t1 - t0, 3),
+        "upload_s": round(t2 - t1, 3),
+        "wall_s": round(time.time() - t0, 3),
+        "entries_per_s": round(args.count / (t2 - t1), 1),
+    }
+    with open(args.out, "a") as f:
+        f.write(json.dumps(row, sort_keys=True) + "\n")
+    print(
+        f"  stack: {args.count} hashedrekord entries in {row['wall_s']} s "
+        f"(signing {row['sign_s']} s, uploads {row['upload_s']} s = {row['entries_per_s']} entries/s "
+        f"with {args.workers} uploaders); tree size {after}",
+        file=sys.stderr,
+    )
+
+
 # ---------------------------------------------------------------- report
 
 TOOL_LABEL = {
@@ -308,6 +482,8 @@ def cmd_report(args):
 
     ceilings = [r for r in rows if r["phase"] == "ceiling"]
     compare = group([r for r in rows if r["phase"] == "compare"], "backend", "concurrency", "tool")
+    stack = group([r for r in rows if r["phase"] == "stack"], "backend", "concurrency", "tool")
+    stack_populate = [r for r in rows if r["phase"] == "stack-populate"]
     scale = group([r for r in rows if r["phase"] == "scale"], "backend", "size")
     scale_skipped = [r for r in rows if r["phase"] == "scale-skipped"]
     ckpt_runs = [r for r in rows if r["phase"] == "checkpoint"]
@@ -416,57 +592,7 @@ def cmd_report(args):
 
     if compare:
         md.append(f"## Go against rekor-backfill ({args.size:,} indices)\n")
-        trow = []
-        for backend in ("redis", "mysql"):
-            for conc in sorted({k[1] for k in compare if k[0] == backend}):
-                go = compare.get((backend, conc, "go"))
-                for tool in ("go", "go-ka", "rust"):
-                    r = compare.get((backend, conc, tool))
-                    if r is None:
-                        continue
-                    kps = r["entries_per_s"] * keys.get(tool.replace("-ka", ""), 0)
-                    ratio = (
-                        f"{r['entries_per_s'] / go['entries_per_s']:.1f}× / {us_per_entry(r) / us_per_entry(go):.3f}×"
-                        if go
-                        else ""
-                    )
-                    trow.append(
-                        [
-                            backend,
-                            conc,
-                            SHORT[tool],
-                            fmt_int(r["entries_per_s"]),
-                            fmt_int(kps),
-                            f"{r['cpu_s']:.2f}",
-                            f"{us_per_entry(r):.0f}",
-                            mib(r["max_rss_kb"]),
-                            ratio,
-                            f"{r.get('server_cpu_s', 0):.2f}",
-                            f"{r.get('backend_cpu_s', 0):.2f}",
-                            f"{r.get('load', 0):.1f}",
-                            exit_note(r),
-                        ]
-                    )
-        md.append(
-            table(
-                [
-                    "backend",
-                    "concurrency",
-                    "tool",
-                    "entries/s",
-                    "keys/s",
-                    "CPU s",
-                    "CPU µs/entry",
-                    "peak RSS MiB",
-                    "vs Go: speed / CPU per entry",
-                    "replay CPU s",
-                    "backend CPU s",
-                    "load",
-                    "exit",
-                ],
-                trow,
-            )
-        )
+        md.append(versus_table(compare, keys, "replay CPU s"))
         md.append(
             "\nGo = `backfill-index` as shipped (keep-alives disabled by default: one TCP "
             "connection per entry); Go+KA = with `--rekor-disable-keepalives=false`. Ratios "
@@ -476,8 +602,11 @@ def cmd_report(args):
         )
         md.append(f"![entries/s by concurrency]({args.chart_name})\n")
 
+    if stack:
+        md.append(stack_section(stack, stack_populate))
+
     md.append("## Targets\n")
-    md.append(targets_table(compare, backend_ceiling, scale, ckpt_runs, replay_ceiling))
+    md.append(targets_table(compare, stack, backend_ceiling, scale, ckpt_runs, replay_ceiling))
     md.append("")
 
     if scale or scale_skipped:
@@ -678,7 +807,88 @@ def ckpt_cost(runs, backend, interval):
     return this
 
 
-def targets_table(compare, backend_ceiling, scale, ckpt_runs, replay_ceiling):
+def versus_table(runs, keys, server_cpu):
+    """Go against rekor-backfill per backend and concurrency (the replay
+    comparison and the real stack). keys: per-tool keys per entry for a
+    keys/s column, None where the source is not the corpus."""
+    trow = []
+    for backend in ("redis", "mysql"):
+        for conc in sorted({k[1] for k in runs if k[0] == backend}):
+            go = runs.get((backend, conc, "go"))
+            for tool in ("go", "go-ka", "rust"):
+                r = runs.get((backend, conc, tool))
+                if r is None:
+                    continue
+                ratio = (
+                    f"{r['entries_per_s'] / go['entries_per_s']:.1f}× / {us_per_entry(r) / us_per_entry(go):.3f}×"
+                    if go
+                    else ""
+                )
+                kps = []
+                if keys is not None:
+                    kps = [fmt_int(r["entries_per_s"] * keys.get(tool.replace("-ka", ""), 0))]
+                trow.append(
+                    [backend, conc, SHORT[tool], fmt_int(r["entries_per_s"])]
+                    + kps
+                    + [
+                        f"{r['cpu_s']:.2f}",
+                        f"{us_per_entry(r):.0f}",
+                        mib(r["max_rss_kb"]),
+                        ratio,
+                        f"{r.get('server_cpu_s', 0):.2f}",
+                        f"{r.get('backend_cpu_s', 0):.2f}",
+                        f"{r.get('load', 0):.1f}",
+                        exit_note(r),
+                    ]
+                )
+    header = ["backend", "concurrency", "tool", "entries/s"]
+    header += ["keys/s"] if keys is not None else []
+    header += [
+        "CPU s",
+        "CPU µs/entry",
+        "peak RSS MiB",
+        "vs Go: speed / CPU per entry",
+        server_cpu,
+        "backend CPU s",
+        "load",
+        "exit",
+    ]
+    return table(header, trow)
+
+
+def stack_section(stack, populate):
+    n = max(r["size"] for r in stack.values())
+    out = [f"## Go against rekor-backfill on a real stack ({n:,} entries)\n"]
+    how = ""
+    if populate:
+        p = populate[-1]
+        how = (
+            f" Populating it took {p['wall_s']:.1f} s: {p['entries']:,} distinct `hashedrekord` "
+            f"entries (sha256 of a distinct artifact, ECDSA P-256 signature by one key, signed "
+            f"with {p['signer']} in {p['sign_s']:.2f} s) POSTed to `/api/v1/log/entries` by "
+            f"{p['workers']} parallel uploaders in {p['upload_s']:.1f} s ({fmt_int(p['entries_per_s'])} "
+            f"entries/s); the log's tree size afterwards was {p['tree_size']:,}."
+        )
+    out.append(
+        "The same runs against a real rekor-server v1.5.4 with Trillian v1.7.3 and its own "
+        "MariaDB and Redis (`harness/stack/stack.sh`, started fresh for this phase, on "
+        "loopback) instead of the replay server: every entry is read from Trillian's "
+        "MySQL storage through `trillian_log_server` and rekor-server, which costs "
+        f"far more per entry than the replay server, on the same cores.{how} Indices "
+        f"0..{n - 1:,}; the tools write into the bench's private Redis and MariaDB (not the "
+        "stack's), flushed before every run.\n"
+    )
+    out.append(versus_table(stack, None, "stack CPU s"))
+    out.append(
+        "\nstack CPU s = rekor-server, trillian_log_server, trillian_log_signer and the "
+        "stack's MariaDB and Redis together, during the run. Every entry has the same "
+        "kind and public key, so the key mix (one hash key per entry, one public-key key "
+        "shared by all) differs from the corpus above.\n"
+    )
+    return "\n".join(out)
+
+
+def targets_table(compare, stack, backend_ceiling, scale, ckpt_runs, replay_ceiling):
     out = []
     for backend in ("redis", "mysql"):
         for conc in (5, 20):
@@ -703,6 +913,18 @@ def targets_table(compare, backend_ceiling, scale, ckpt_runs, replay_ceiling):
                         verdict(cpu <= 0.25),
                     ]
                 )
+    for backend in ("redis", "mysql"):
+        rust, go, goka = (stack.get((backend, 5, t)) for t in ("rust", "go", "go-ka"))
+        if rust and go:
+            speed = rust["entries_per_s"] / go["entries_per_s"]
+            extra = f"; vs Go+KA {rust['entries_per_s'] / goka['entries_per_s']:.1f}×" if goka else ""
+            out.append(
+                [
+                    f"≥2× Go entries/s, real stack, {backend}, c=5",
+                    f"{speed:.1f}× ({fmt_int(rust['entries_per_s'])} vs {fmt_int(go['entries_per_s'])} entries/s{extra})",
+                    verdict(speed >= 2),
+                ]
+            )
     for backend in ("redis", "mysql"):
         ceiling = backend_ceiling.get(backend)
         runs = [r for k, r in compare.items() if k[0] == backend and k[2] == "rust"]
@@ -763,7 +985,10 @@ def targets_table(compare, backend_ceiling, scale, ckpt_runs, replay_ceiling):
 
 
 def write_chart(args, compare, backend_ceiling):
-    """A gnuplot script and its data; bench.sh runs gnuplot on them."""
+    """A gnuplot script and its data; bench.sh runs gnuplot on them. None
+    without comparison runs (e.g. BENCH_PHASES=stack): nothing to plot."""
+    if not compare:
+        return
     with open(args.chart_data, "w") as f:
         f.write("# backend concurrency go go-ka rust ceiling\n")
         for i, backend in enumerate(("redis", "mysql")):
@@ -844,6 +1069,14 @@ def main():
     m.add_argument("--go", default="go")
     m.add_argument("--go-stamp", required=True)
     m.set_defaults(func=cmd_machine)
+
+    u = sub.add_parser("populate")
+    u.add_argument("--url", required=True, help="rekor-server base URL")
+    u.add_argument("--count", type=int, required=True)
+    u.add_argument("--workers", type=int, default=32, help="parallel uploaders")
+    u.add_argument("--workdir", required=True, help="where the openssl fallback keeps its key")
+    u.add_argument("--out", required=True)
+    u.set_defaults(func=cmd_populate)
 
     k = sub.add_parser("report")
     k.add_argument("--results", required=True)
