@@ -47,7 +47,8 @@
 #   BENCH_NO_BUILD=1      use the binaries as they are
 #   BENCH_REPORT_FROM=DIR only write the report again from a finished run's
 #                         BENCH_OUT (same BENCH_MODE), e.g. after editing the notes
-#   REDIS_PORT, MYSQL_PORT, REPLAY_PORT  private ports (47379, 47306, 47380)
+#   REDIS_PORT, MYSQL_PORT, REPLAY_PORT  private ports (26379, 26306, 26380: below the
+#                         ephemeral port range, like the stack's 26400+)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -91,8 +92,8 @@ else
     chart=$out/entries-per-second.png
     results_copy=
 fi
-export REDIS_PORT=${REDIS_PORT:-47379} MYSQL_PORT=${MYSQL_PORT:-47306}
-replay_port=${REPLAY_PORT:-47380}
+export REDIS_PORT=${REDIS_PORT:-26379} MYSQL_PORT=${MYSQL_PORT:-26306}
+replay_port=${REPLAY_PORT:-26380}
 corpus=${BENCH_CORPUS:-$repo/../shared/corpus/entries.jsonl}
 services_dir=$repo/.harness/bench/services
 
