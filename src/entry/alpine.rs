@@ -7,9 +7,8 @@
 
 use super::gojson::Value;
 use super::spec::{self, Hash};
-use super::{sha256_hex, KeyError};
+use super::KeyError;
 use crate::pki::x509::X509Key;
-use crate::pki::PublicKey;
 
 pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     // DecodeEntry.
@@ -50,9 +49,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // IndexKeys.
     let key = X509Key::parse(&key_content)?;
-    let canonical = key.canonical_value()?;
-    let mut keys = vec![sha256_hex(&canonical)];
-    keys.extend(key.subjects());
+    let mut keys = spec::key_hash_and_subjects(&key)?;
     if let Some(h) = &hash {
         keys.extend(h.key());
     }

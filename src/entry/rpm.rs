@@ -7,9 +7,8 @@
 
 use super::gojson::Value;
 use super::spec::{self, Hash};
-use super::{sha256_hex, KeyError};
+use super::KeyError;
 use crate::pki::pgp::PgpKey;
-use crate::pki::PublicKey;
 
 pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     // DecodeEntry: publicKey first, then package.
@@ -55,9 +54,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // IndexKeys.
     let key = PgpKey::parse(&key_content)?;
-    let canonical = key.canonical_value()?;
-    let mut keys = vec![sha256_hex(&canonical)];
-    keys.extend(key.subjects());
+    let mut keys = spec::key_hash_and_subjects(&key)?;
     keys.extend(hash.and_then(|h| h.key()));
     Ok(keys)
 }

@@ -76,6 +76,14 @@ impl Hash {
     }
 }
 
+/// The signer keys of rpm, helm and alpine: `H(canon key)` as bare hex,
+/// then the key's subjects; a key that cannot be canonicalised is an error.
+pub fn key_hash_and_subjects(key: &impl PublicKey) -> Result<Vec<String>, KeyError> {
+    let mut keys = vec![sha256_hex(&key.canonical_value()?)];
+    keys.extend(key.subjects());
+    Ok(keys)
+}
+
 /// The keys dsse and intoto 0.0.2 write per signature: `"sha256:" +
 /// H(canon key)`, then the key's subjects. A key that does not parse or
 /// cannot be canonicalised is an error for the whole entry.
