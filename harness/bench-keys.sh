@@ -12,7 +12,10 @@
 #    timed by /usr/bin/time; the best run's user+system CPU seconds give
 #    entries per second per core. Both do the same work per line: JSON line,
 #    base64 body, decode, keys, one JSON line out.
-# 3. The criterion benchmark (benches/keys.rs) over the corpus and the
+# 3. The same per kind (groups of the input, KEYS_BENCH_KIND_LINES lines
+#    each, default 10000, KEYS_BENCH_KIND_RUNS runs, default 1): µs of CPU
+#    per entry for both (CPU time is counted in 10 ms ticks: 1 µs here).
+# 4. The criterion benchmark (benches/keys.rs) over the corpus and the
 #    generated set, in-process, for the Rust side alone.
 # `uptime` is printed first and last: on a busy machine CPU time is the
 # fairer measure, but caches and frequency still suffer.
@@ -98,6 +101,53 @@ awk -v n="$n" -v r="$rust_s" -v g="$go_s" 'BEGIN {
     printf "Go (Rekor v1.5.4)   : %7.2f CPU s  %9.0f entries/s per core\n", g, n / g
     printf "ratio               : %7.2fx\n", g / r
 }'
+
+# Per kind (rekord split by signature format): each group's distinct
+# entries repeated to at least KEYS_BENCH_KIND_LINES lines.
+echo "== per kind, CPU 0 only, µs of CPU per entry"
+groups="$work/groups"
+rm -rf "$groups"
+mkdir -p "$groups"
+python3 - "$groups" "${KEYS_BENCH_KIND_LINES:-10000}" "${sets[@]}" <<'PY'
+import base64, collections, json, os, re, sys
+out, wanted, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+groups = collections.defaultdict(list)
+for p in paths:
+    for l in open(p):
+        if not l.strip():
+            continue
+        d = json.loads(l)
+        try:
+            body = json.loads(base64.b64decode(d["body"]))
+            kind = str(body.get("kind", "?"))
+            if kind == "rekord":
+                fmt = body.get("spec", {}).get("signature", {}).get("format", "?")
+                kind = f"rekord-{fmt}"
+        except Exception:
+            kind = "undecodable"
+        groups[re.sub(r"[^A-Za-z0-9_-]", "_", kind)].append(json.dumps({"body": d["body"]}))
+for kind, lines in sorted(groups.items()):
+    reps = -(-wanted // len(lines))
+    with open(os.path.join(out, f"{kind}.jsonl"), "w") as f:
+        for _ in range(reps):
+            f.write("\n".join(lines) + "\n")
+    with open(os.path.join(out, f"{kind}.distinct"), "w") as f:
+        f.write(str(len(lines)))
+PY
+printf '%-16s %8s %8s %10s %10s %8s\n' kind entries lines "Rust µs" "Go µs" ratio
+full_input="$input" full_runs="$runs"
+runs="${KEYS_BENCH_KIND_RUNS:-1}"
+for f in "$groups"/*.jsonl; do
+    kind="$(basename "$f" .jsonl)"
+    input="$f"
+    n="$(wc -l < "$input")"
+    r="$(cpu_seconds "$bin" keys)"
+    g="$(cpu_seconds "$oracle")"
+    awk -v k="$kind" -v d="$(cat "$groups/$kind.distinct")" -v n="$n" -v r="$r" -v g="$g" 'BEGIN {
+        printf "%-16s %8d %8d %10.1f %10.1f %7.1fx\n", k, d, n, r * 1e6 / n, g * 1e6 / n, (r > 0 ? g / r : 0)
+    }'
+done
+input="$full_input" runs="$full_runs"
 
 echo "== criterion (benches/keys.rs), one thread, CPU 0"
 cargo bench --quiet --bench keys --no-run 2>/dev/null
