@@ -25,8 +25,8 @@ use super::signature::{HashAlgo, SigValue, Signature};
 /// Signature verifications one key (all its blocks and entities) may need.
 ///
 /// go-crypto verifies every self-signature, binding and revocation it
-/// reads, however many there are; each costs up to ~15 ms here (P-521
-/// ECDSA, large RSA moduli), so a key made of many small entities could
+/// reads, however many there are; each costs up to a few ms here (DSA,
+/// Brainpool, 16,384-bit RSA), so a key made of many small entities could
 /// keep one entry busy for minutes. Real keys need a few per user ID and
 /// subkey; past this many the key is refused with an error instead.
 pub const MAX_SIGNATURE_CHECKS: usize = 1024;
