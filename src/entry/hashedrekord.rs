@@ -18,14 +18,10 @@ use crate::pki::PublicKey;
 pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     // DecodeEntry.
     let signature = spec.get_object("signature");
-    let mut public_key: Option<Option<Vec<u8>>> = None;
-    let mut signature_bytes = None;
-    if let Some(sig) = &signature {
-        signature_bytes = spec::base64_field(sig, "content", "signature content")?;
-        if let Some(pk) = sig.get_object("publicKey") {
-            public_key = Some(spec::base64_field(&pk, "content", "public key content")?);
-        }
-    }
+    let (signature_bytes, public_key) = match &signature {
+        Some(sig) => spec::signature_contents(sig, "public key content")?,
+        None => (None, None),
+    };
     // `data` exists only when `data.hash` is an object.
     let hash = spec.get_object("data").and_then(|d| Hash::read(&d, "hash"));
 

@@ -13,18 +13,10 @@ use crate::pki::pkcs7::Pkcs7Signature;
 pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     // DecodeEntry.
     let signature = spec.get_object("signature");
-    let mut content = None;
-    let mut public_key: Option<Option<Vec<u8>>> = None;
-    if let Some(sig) = &signature {
-        content = spec::base64_field(sig, "content", "signature content")?;
-        if let Some(pk) = sig.get_object("publicKey") {
-            public_key = Some(spec::base64_field(
-                &pk,
-                "content",
-                "signature publicKey content",
-            )?);
-        }
-    }
+    let (content, public_key) = match &signature {
+        Some(sig) => spec::signature_contents(sig, "signature publicKey content")?,
+        None => (None, None),
+    };
     let archive = spec.get_object("archive");
     let hash = archive.as_ref().and_then(|a| Hash::read(a, "hash"));
     let archive_content = match &archive {

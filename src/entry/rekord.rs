@@ -18,20 +18,11 @@ const FORMATS: &[&str] = &["pgp", "minisign", "x509", "ssh"];
 pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     // DecodeEntry.
     let signature = spec.get_object("signature");
-    let mut format = None;
-    let mut content = None;
-    let mut public_key: Option<Option<Vec<u8>>> = None;
-    if let Some(sig) = &signature {
-        format = sig.get_str("format");
-        content = spec::base64_field(sig, "content", "signature content")?;
-        if let Some(pk) = sig.get_object("publicKey") {
-            public_key = Some(spec::base64_field(
-                &pk,
-                "content",
-                "signature publicKey content",
-            )?);
-        }
-    }
+    let format = signature.as_ref().and_then(|sig| sig.get_str("format"));
+    let (content, public_key) = match &signature {
+        Some(sig) => spec::signature_contents(sig, "signature publicKey content")?,
+        None => (None, None),
+    };
     let data = spec.get_object("data");
     let hash = data.as_ref().and_then(|d| Hash::read(d, "hash"));
     let data_content = match &data {

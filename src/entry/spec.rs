@@ -97,6 +97,26 @@ pub fn signer_keys(public_key: &[u8]) -> Result<Vec<String>, KeyError> {
     Ok(keys)
 }
 
+/// A signature's decoded content and its public key's (see
+/// [`signature_contents`]).
+pub type SignatureContents = (Option<Vec<u8>>, Option<Option<Vec<u8>>>);
+
+/// `DecodeEntry` of a `signature` object: its `content`, then the content
+/// of its `publicKey` object (outer `None`: no such object; inner `None`:
+/// the object holds no content). `public_key_what` names that field in
+/// errors, as each kind's Go code does.
+pub fn signature_contents(
+    sig: &Value<'_>,
+    public_key_what: &str,
+) -> Result<SignatureContents, KeyError> {
+    let content = base64_field(sig, "content", "signature content")?;
+    let public_key = match sig.get_object("publicKey") {
+        Some(pk) => Some(base64_field(&pk, "content", public_key_what)?),
+        None => None,
+    };
+    Ok((content, public_key))
+}
+
 /// `DecodeEntry`'s base64 rule: a non-empty string at `obj[key]` is decoded
 /// (failure is an error); an empty string or any other JSON type is absent.
 pub fn base64_field(obj: &Value<'_>, key: &str, what: &str) -> Result<Option<Vec<u8>>, KeyError> {
