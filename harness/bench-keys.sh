@@ -69,14 +69,17 @@ print(f"input: {len(lines)} distinct entries x {reps} = {len(lines) * reps} line
 PY
 n="$(wc -l < "$input")"
 
-# Best (lowest) user+system CPU seconds of $runs runs of "$@" < input.
+# cpu_seconds INPUT RUNS CMD...: the best (lowest) user+system CPU seconds
+# of RUNS runs of CMD < INPUT; CMD must print one line per input line.
 cpu_seconds() {
-    local best="" t
+    local input=$1 runs=$2 best="" t lines
+    shift 2
+    lines="$(wc -l < "$input")"
     for _ in $(seq "$runs"); do
         GOMAXPROCS=1 taskset -c 0 /usr/bin/time -f '%U %S' -o "$work/time" \
             "$@" < "$input" > "$work/out" 2> "$work/stderr"
-        [ "$(wc -l < "$work/out")" -eq "$n" ] || {
-            echo "bench-keys: $1 printed $(wc -l < "$work/out") lines for $n" >&2
+        [ "$(wc -l < "$work/out")" -eq "$lines" ] || {
+            echo "bench-keys: $1 printed $(wc -l < "$work/out") lines for $lines" >&2
             exit 1
         }
         t="$(awk '{ printf "%.3f", $1 + $2 }' "$work/time")"
@@ -87,9 +90,9 @@ cpu_seconds() {
     echo "$best"
 }
 
-rust_s="$(cpu_seconds "$bin" keys)"
+rust_s="$(cpu_seconds "$input" "$runs" "$bin" keys)"
 cp "$work/out" "$work/rust.out"
-go_s="$(cpu_seconds "$oracle")"
+go_s="$(cpu_seconds "$input" "$runs" "$oracle")"
 cp "$work/out" "$work/go.out"
 # Same entries keyed (errors aside, parity is harness/parity.sh's job).
 rust_ok="$(grep -c '^{"keys"' "$work/rust.out" || true)"
@@ -135,19 +138,15 @@ for kind, lines in sorted(groups.items()):
         f.write(str(len(lines)))
 PY
 printf '%-16s %8s %8s %10s %10s %8s\n' kind entries lines "Rust µs" "Go µs" ratio
-full_input="$input" full_runs="$runs"
-runs="${KEYS_BENCH_KIND_RUNS:-1}"
+kind_runs="${KEYS_BENCH_KIND_RUNS:-1}"
 for f in "$groups"/*.jsonl; do
     kind="$(basename "$f" .jsonl)"
-    input="$f"
-    n="$(wc -l < "$input")"
-    r="$(cpu_seconds "$bin" keys)"
-    g="$(cpu_seconds "$oracle")"
-    awk -v k="$kind" -v d="$(cat "$groups/$kind.distinct")" -v n="$n" -v r="$r" -v g="$g" 'BEGIN {
+    r="$(cpu_seconds "$f" "$kind_runs" "$bin" keys)"
+    g="$(cpu_seconds "$f" "$kind_runs" "$oracle")"
+    awk -v k="$kind" -v d="$(cat "$groups/$kind.distinct")" -v n="$(wc -l < "$f")" -v r="$r" -v g="$g" 'BEGIN {
         printf "%-16s %8d %8d %10.1f %10.1f %7.1fx\n", k, d, n, r * 1e6 / n, g * 1e6 / n, (r > 0 ? g / r : 0)
     }'
 done
-input="$full_input" runs="$full_runs"
 
 echo "== criterion (benches/keys.rs), one thread, CPU 0"
 cargo bench --quiet --bench keys --no-run 2>/dev/null
