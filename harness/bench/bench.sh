@@ -394,18 +394,25 @@ EOF
     done
 }
 
-phase_compare() {
-    local r b c t
-    for ((r = 1; r <= repeat; r++)); do
+# alternate PHASE SIZE ROUNDS CONCURRENCIES: per round, backend and
+# concurrency, the Go modes then rekor-backfill, one run_tool each against
+# $url.
+alternate() {
+    local phase=$1 n=$2 rounds=$3 concs=$4 r b c t
+    for ((r = 1; r <= rounds; r++)); do
         for b in $backends; do
-            for c in $concurrency; do
+            for c in $concs; do
                 for t in $go_modes rust; do
-                    log "compare: $t $b c=$c n=$size (round $r/$repeat)"
-                    run_tool compare "$t" "$b" "$c" "$size"
+                    log "$phase: $t $b c=$c n=$n (round $r/$rounds)"
+                    run_tool "$phase" "$t" "$b" "$c" "$n"
                 done
             done
         done
     done
+}
+
+phase_compare() {
+    alternate compare "$size" "$repeat" "$concurrency"
 }
 
 phase_scale() {
@@ -541,18 +548,9 @@ phase_stack() {
         die "stack: populating $stack_url failed"
     note_cmd "python3 harness/bench/benchtool.py populate --url $stack_url --count $stack_size --workers $stack_uploaders"
 
-    local saved_url=$url saved_pids=$server_pids r b c t
+    local saved_url=$url saved_pids=$server_pids
     url=$stack_url server_pids=${pids[*]}
-    for ((r = 1; r <= stack_repeat; r++)); do
-        for b in $backends; do
-            for c in $stack_conc; do
-                for t in $go_modes rust; do
-                    log "stack: $t $b c=$c n=$stack_size (round $r/$stack_repeat)"
-                    run_tool stack "$t" "$b" "$c" "$stack_size"
-                done
-            done
-        done
-    done
+    alternate stack "$stack_size" "$stack_repeat" "$stack_conc"
     url=$saved_url server_pids=$saved_pids
     stack_down 0
 }
