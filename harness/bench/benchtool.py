@@ -989,9 +989,12 @@ def write_chart(args, compare, backend_ceiling):
     without comparison runs (e.g. BENCH_PHASES=stack): nothing to plot."""
     if not compare:
         return
+    # One panel per backend that was compared (BENCH_BACKENDS may name one).
+    titles = {"redis": "Redis", "mysql": "MySQL (MariaDB)"}
+    backends = [b for b in titles if any(k[0] == b for k in compare)]
     with open(args.chart_data, "w") as f:
         f.write("# backend concurrency go go-ka rust ceiling\n")
-        for i, backend in enumerate(("redis", "mysql")):
+        for i, backend in enumerate(backends):
             if i:
                 f.write("\n\n")
             for conc in sorted({k[1] for k in compare if k[0] == backend}):
@@ -1002,11 +1005,20 @@ def write_chart(args, compare, backend_ceiling):
                 ceiling = backend_ceiling.get(backend)
                 vals.append(f"{ceiling['entries_per_s']:.1f}" if ceiling else "NaN")
                 f.write(f"{backend} {conc} {' '.join(vals)}\n")
+    panels = "".join(
+        f"""set title "{titles[b]}"
+plot "{args.chart_data}" index {i} using 2:6 with lines dt 2 lw 1.5 lc rgb "#777777" title "backend ceiling", \\
+     "" index {i} using 2:3 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "Go backfill-index", \\
+     "" index {i} using 2:4 with linespoints lw 2 pt 5 lc rgb "#9ecae1" title "Go, keep-alives on", \\
+     "" index {i} using 2:5 with linespoints lw 2 pt 9 lc rgb "#d62728" title "rekor-backfill"
+"""
+        for i, b in enumerate(backends)
+    )
     with open(args.chart_script, "w") as f:
         f.write(
-            f"""set terminal pngcairo size 1100,480 font ",10"
+            f"""set terminal pngcairo size {550 * len(backends)},480 font ",10"
 set output "{args.chart}"
-set multiplot layout 1,2 title "entries/s by concurrency ({args.size:,} indices, replay server on loopback)"
+set multiplot layout 1,{len(backends)} title "entries/s by concurrency ({args.size:,} indices, replay server on loopback)"
 set logscale y
 set xrange [0.7:30]
 set logscale x
@@ -1017,14 +1029,7 @@ set grid ytics
 set key top left
 # Headroom above the highest line for the key.
 set offsets 0, 0, graph 0.35, 0
-do for [i=0:1] {{
-  set title (i == 0 ? "Redis" : "MySQL (MariaDB)")
-  plot "{args.chart_data}" index i using 2:6 with lines dt 2 lw 1.5 lc rgb "#777777" title "backend ceiling", \\
-       "" index i using 2:3 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "Go backfill-index", \\
-       "" index i using 2:4 with linespoints lw 2 pt 5 lc rgb "#9ecae1" title "Go, keep-alives on", \\
-       "" index i using 2:5 with linespoints lw 2 pt 9 lc rgb "#d62728" title "rekor-backfill"
-}}
-unset multiplot
+{panels}unset multiplot
 """
         )
 
