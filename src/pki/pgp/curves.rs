@@ -3,10 +3,11 @@
 //!
 //! ECDSA follows Go's rules here (`hashToInt`: any digest length, cut or
 //! zero-extended; r, s range checks) for every curve. The point arithmetic
-//! is [`super::weierstrass`] (variable-time Montgomery residues), except on
-//! P-521 and secp256k1, where the RustCrypto crates ([`super::ecdsa`]) are
-//! faster; on P-256 and P-384 they were 1.4 and 1.6 times slower per entry.
-//! Both paths are checked against each other in the tests. Only public data
+//! is [`super::weierstrass`] (variable-time Montgomery residues) except
+//! where a crate is faster ([`super::ecdsa`]): ring for P-256 with SHA-256
+//! and P-384 with SHA-384, the RustCrypto crates on P-521 and secp256k1
+//! (on P-256 and P-384 those crates were slower than the generic path).
+//! The paths are checked against each other in the tests. Only public data
 //! is involved, so constant time does not matter.
 
 use std::sync::LazyLock;
