@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
+use rekor_backfill::log_layout::LogLayout;
 use rekor_backfill::redact::Secret;
 use rekor_backfill::sink::{Backend, IndexedEntry, MysqlAddress, MysqlBackend, MysqlDsn};
 
@@ -211,6 +212,11 @@ fn checkpoint_round_trip_in_utc() {
         first_index: 10,
         last_completed_index: 1_234_567,
         last_updated: humantime::parse_rfc3339("2026-11-26T03:04:05Z").unwrap(),
+        // Two trees: the inactive one and the active one the range reaches.
+        log: Some(
+            LogLayout::new(vec![("11".to_string(), 100)], ("22".to_string(), 2_000_000))
+                .binding(10..=1_234_567),
+        ),
     };
     store.save(&name, &first).unwrap();
     assert_eq!(store.load(&name).unwrap(), Some(first.clone()));
@@ -251,6 +257,7 @@ fn checkpoint_names_are_case_sensitive() {
         first_index: 0,
         last_completed_index: last,
         last_updated: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        log: None,
     };
     let mut store = backend().connect_checkpoint_store(false).unwrap();
     store.save(&upper, &record(1)).unwrap();
@@ -325,6 +332,7 @@ fn read_only_store_never_creates_the_table_or_writes() {
         first_index: 0,
         last_completed_index: 5,
         last_updated: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        log: None,
     };
     let mut read_only = backend.connect_checkpoint_store(true).unwrap();
     assert_eq!(

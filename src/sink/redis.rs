@@ -21,6 +21,7 @@ use redis::{
 
 use super::{go_to_lower, host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
+use crate::lease::{Lease, Owner};
 use crate::redact::Secret;
 
 /// Covers TCP connect, TLS handshake and AUTH.
@@ -50,7 +51,7 @@ impl RedisBackend {
     }
 
     /// The prefix of every error message: where, without secrets.
-    fn context(&self) -> String {
+    pub(super) fn context(&self) -> String {
         format!("redis {}", self.address())
     }
 
@@ -78,7 +79,7 @@ impl RedisBackend {
     }
 
     /// A connection with reply timeouts set.
-    fn connect(&self) -> anyhow::Result<Connection> {
+    pub(super) fn connect(&self) -> anyhow::Result<Connection> {
         init_tls();
         let info = self.connection_info()?;
         let client = Client::open(info).with_context(|| self.context())?;
@@ -156,6 +157,14 @@ impl Backend for RedisBackend {
             connection,
             read_only,
         }))
+    }
+
+    fn acquire_lease(
+        &self,
+        name: &CheckpointName,
+        owner: &Owner,
+    ) -> anyhow::Result<Box<dyn Lease>> {
+        super::redis_lease::acquire(self, name, owner)
     }
 }
 
