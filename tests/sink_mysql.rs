@@ -273,7 +273,8 @@ fn inconsistent_stored_checkpoint_is_an_error() {
     backend().connect_checkpoint_store(false).unwrap(); // creates the table
     raw()
         .exec_drop(
-            "INSERT INTO BackfillCheckpoint VALUES (?, 9, 3, '2026-01-01 00:00:00')",
+            "INSERT INTO BackfillCheckpoint (CheckpointKey, FirstIndex, LastCompletedIndex, LastUpdated) \
+             VALUES (?, 9, 3, '2026-01-01 00:00:00')",
             (name.as_str(),),
         )
         .unwrap();
@@ -479,4 +480,59 @@ fn killed_connection_is_replaced_and_the_batch_retried() {
         ))
         .unwrap();
     assert_eq!(rows, pairs(&[("k1", "u1"), ("k2", "u2")]));
+}
+
+/// A checkpoint table of an earlier version (no `LogShards`): a dry run
+/// reads it as it is, a writing run adds the column and keeps the rows.
+#[test]
+fn older_checkpoint_table_is_read_then_upgraded() {
+    let db = Database::new();
+    let backend = MysqlBackend::new(MysqlDsn {
+        database: db.0.clone(),
+        ..dsn()
+    });
+    let mut conn = try_raw(&db.0).unwrap();
+    conn.query_drop(
+        "CREATE TABLE BackfillCheckpoint (
+            CheckpointKey VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            FirstIndex BIGINT, LastCompletedIndex BIGINT NOT NULL, LastUpdated TIMESTAMP NOT NULL)",
+    )
+    .unwrap();
+    conn.query_drop(
+        "INSERT INTO BackfillCheckpoint VALUES ('default', 0, 41, FROM_UNIXTIME(1800000000))",
+    )
+    .unwrap();
+    let name = CheckpointName::parse("default").unwrap();
+    let old = CheckpointRecord {
+        first_index: 0,
+        last_completed_index: 41,
+        last_updated: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        log: None,
+    };
+    let mut read_only = backend.connect_checkpoint_store(true).unwrap();
+    assert_eq!(read_only.load(&name).unwrap(), Some(old.clone()));
+    let columns = |conn: &mut Conn| -> Vec<String> {
+        conn.exec(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'BackfillCheckpoint' ORDER BY ORDINAL_POSITION",
+            (&db.0,),
+        )
+        .unwrap()
+    };
+    assert_eq!(columns(&mut conn).len(), 4, "a dry run altered the table");
+
+    let mut writable = backend.connect_checkpoint_store(false).unwrap();
+    assert_eq!(
+        columns(&mut conn).last().map(String::as_str),
+        Some("LogShards")
+    );
+    assert_eq!(writable.load(&name).unwrap(), Some(old.clone()));
+    let bound = CheckpointRecord {
+        log: Some(LogLayout::new(vec![], ("7".to_string(), 100)).binding(0..=41)),
+        ..old
+    };
+    writable.save(&name, &bound).unwrap();
+    assert_eq!(read_only.load(&name).unwrap(), Some(bound));
+    // A second writable connection finds the column there.
+    backend.connect_checkpoint_store(false).unwrap();
 }
