@@ -238,9 +238,13 @@ pub fn run(
     // Range errors do not depend on the checkpoint: report them before the
     // checkpoint store is opened (opening may create its table), so a usage
     // error writes nothing.
+    // An empty log still has its checkpoint checked: a log reset to a new,
+    // empty tree is refused now rather than once it has grown.
     if let Plan::NothingToDo(why) = plan(config.start, config.end, last, None, "")? {
-        log::info!("Nothing to do: {why}");
-        return Ok(RunOutcome::Complete);
+        if last.is_some() || config.checkpoint.interval.is_none() {
+            log::info!("Nothing to do: {why}");
+            return Ok(RunOutcome::Complete);
+        }
     }
     if let Some(shard) = &config.shard {
         log::info!(

@@ -320,8 +320,20 @@ fn resume_refused_after_reset<B: Leases>() {
     let new_tree = old_tree ^ 0x5a5a;
     fx.prefixes.push(format!("{new_tree:016x}"));
     fx.backend.purge(&fx.prefixes[1..]);
-    fx.server.update_log(|log| log.set_tree_id(new_tree));
+    // Reset to a new, empty tree: refused at once, not only once it grows.
+    fx.server.update_log(|log| {
+        log.set_tree_id(new_tree);
+        log.set_size(0);
+    });
     let before = (fx.snapshot(), fx.checkpoint());
+    let out = fx.run(&[]);
+    out.expect_code(EXIT_USAGE, "resume against a new, empty tree");
+    assert!(
+        out.stderr.contains("belongs to another log"),
+        "{}",
+        out.stderr
+    );
+    fx.server.update_log(|log| log.set_size(size));
     fx.server.reset_stats();
     let out = fx.run(&[]);
     out.expect_code(EXIT_USAGE, "resume against a new tree");
