@@ -16,6 +16,9 @@
 #                        the checkpoint is sampled every 100 ms throughout
 #   5   go-side-by-side  Go backfill-index v1.5.4 into the shadow store,
 #                        three-way report per kind
+#   6a-c lease/shards    two concurrent runs on one checkpoint (one exits
+#                        4), a 4-shard run (--shard-count), a resume refused
+#                        after rekor-server moved to a new Trillian tree
 #
 # One line per scenario on stdout (PASS/FAIL, backend, name, time, reason),
 # then `N passed, M failed`. Exit status 1 if any scenario failed. Every
@@ -143,11 +146,18 @@ rb_why() { # NAME RC: a short reason for a failed run
     echo "$1 exited $2: $(grep -E 'ERROR|Backfill (complete|stopped)|error' "$W/logs/$1.log" | tail -n 2 | cut -c1-200 | tr '\n' ' ')"
 }
 # rb_until_ok NAME ARGS...: reruns (NAME-1, NAME-2, ...) until a run is ok,
-# at most 4 times; RERUNS says how many it took.
+# at most 4 times; RERUNS says how many it took. Exit 4 (a SIGKILLed run's
+# lease has not expired yet, at most 30 s on Redis) is retried every second
+# for up to 40 s without counting; LEASE_WAIT says how long that took.
 rb_until_ok() {
     local name="$1" i rc; shift
+    LEASE_WAIT=0
     for i in 1 2 3 4; do
         rb "$name-$i" "$@"; rc=$?
+        while [ "$rc" = 4 ] && [ "$LEASE_WAIT" -lt 40 ]; do
+            sleep 1; LEASE_WAIT=$((LEASE_WAIT + 1))
+            rb "$name-$i" "$@"; rc=$?
+        done
         RERUNS=$i
         rb_ok "$name-$i" "$rc" && return 0
     done
@@ -424,7 +434,7 @@ fault_finish() {
 
 s4a_kill() {
     start
-    local round t rc cps=() early=0
+    local round t rc cps=() early=0 waits=()
     for round in 1 2 3 4 5; do
         st wipe
         sampler_start "kill$round"
@@ -439,13 +449,14 @@ s4a_kill() {
         cps+=("${t}s->$(cp_last)")
         proxy_stop
         RB_URL="" fault_finish "kill$round"
+        waits+=("${LEASE_WAIT}s")
         has_log "kill$round-rerun-1" "Resuming from checkpoint\|Nothing to do: checkpoint" || [ "${cps[-1]#*->}" = none ] \
             || bad "round $round: the rerun did not resume from the checkpoint"
         sampler_stop
         [ "$SAMPLED" ] && last_sampled="$SAMPLED"
     done
     [ "$early" -lt 5 ] || bad "no kill landed mid-run"
-    verdict 4a kill-9-x5 "kills at elapsed->checkpoint: ${cps[*]}; $early finished before the kill; reruns restore all; sampler: $last_sampled"
+    verdict 4a kill-9-x5 "kills at elapsed->checkpoint: ${cps[*]}; $early finished before the kill; waits for the killed run's lease: ${waits[*]}; reruns restore all; sampler: $last_sampled"
 }
 
 # restart_mid_run ID NAME SERVICE PAUSE: a slowed run; SERVICE stopped after
@@ -606,12 +617,98 @@ s3_checkpoint() {
     verdict 3e concurrency-1-vs-20 "identical indexes ($(wc -l <"$W/conc-1.tsv") pairs), equal to the truth"
 }
 
+# ------------------------------------------------------------------ 6 lease, shards, log binding
+
+s6_lease() {
+    local rc i
+    # 6a: a run (slowed by the proxy) holds the checkpoint; a second run with
+    # the same name exits 4 at once, names the checkpoint and the time, and
+    # writes nothing; the first completes and the index equals the truth.
+    start
+    st wipe
+    proxy_start lease-a ok 0.4
+    RB_URL="http://127.0.0.1:$PROXY_PORT" rb_bg lease-a --concurrency 2 --checkpoint-interval 1
+    local a_pid="$RB_PID" t=0
+    until has_log lease-a "Lease on checkpoint" || [ "$t" -ge 100 ]; do sleep 0.1; t=$((t + 1)); done
+    local t0=$SECONDS
+    rb lease-b --concurrency 2; rc=$?
+    local took=$((SECONDS - t0))
+    kill -0 "$a_pid" 2>/dev/null || bad "the first run ended before the second one ran"
+    wait "$a_pid"; local rc_a=$?
+    proxy_stop
+    [ "$rc" = 4 ] || bad "second run: exit $rc, expected 4"
+    has_log lease-b "another run holds checkpoint $CK since 20" || bad "second run: no 'another run holds checkpoint $CK since …'"
+    has_log lease-b "Indexing log entries" && bad "the second run started indexing"
+    [ "$took" -le 5 ] || bad "the second run took ${took}s to give up"
+    rb_ok lease-a "$rc_a" || bad "$(rb_why lease-a "$rc_a")"
+    same_as_truth lease-a
+    verdict 6a lease-concurrent-runs "second run exit $rc after ${took}s: $(grep -o 'another run holds checkpoint [^;]*' "$W/logs/lease-b.log" | head -n1 | cut -c1-120); first run exit $rc_a, index equals the truth"
+
+    # 6b: four shards in parallel over 0..END, each its own checkpoint
+    # CK:shard-I-of-4 covering exactly its part; the union equals the truth.
+    start
+    st wipe
+    local pids=() parts
+    parts="$(python3 -c 'import sys
+n, end = 4, int(sys.argv[1]); total = end + 1; base, extra = divmod(total, n); a = 0
+for i in range(n):
+    size = base + (i < extra); print("%d %d" % (a, a + size - 1)); a += size' "$END")"
+    for i in 0 1 2 3; do
+        rb_bg "shard-$i" --shard-count 4 --shard-index "$i" --end "$END" --concurrency 2 --checkpoint-interval 5
+        pids+=("$RB_PID")
+    done
+    local codes=()
+    for i in 0 1 2 3; do
+        wait "${pids[$i]}"; rc=$?
+        codes+=("$rc")
+        rb_ok "shard-$i" "$rc" || bad "$(rb_why "shard-$i" "$rc")"
+    done
+    i=0
+    while read -r a b; do
+        local cp
+        cp="$(st checkpoint "$CK:shard-$i-of-4" | python3 -c 'import json,sys; s=sys.stdin.read().strip(); print("none" if s=="none" else "%s..%s" % (json.loads(s)["firstIndex"], json.loads(s)["lastCompletedIndex"]))')"
+        [ "$cp" = "$a..$b" ] || bad "shard $i: checkpoint $cp, expected $a..$b"
+        has_log "shard-$i" "indices $a..=$b" || bad "shard $i did not log its part $a..=$b"
+        i=$((i + 1))
+    done <<<"$parts"
+    same_as_truth shards
+    verdict 6b shards-4 "exits ${codes[*]}; parts $(echo $parts | tr '\n' ' '); each checkpoint covers its part; union equals the truth"
+
+    # 6c: rekor-server restarted on a new Trillian tree (a reset log): a
+    # resume is refused with exit 2 before anything is written; back on the
+    # old tree the checkpoint resumes again.
+    start
+    st wipe
+    rb bind-full --concurrency 4 --checkpoint-interval 5; rc=$?
+    rb_ok bind-full "$rc" || bad "$(rb_why bind-full "$rc")"
+    local old_tree new_tree
+    old_tree="$(cat "$STACK_DIR/tree_id")"
+    mv "$STACK_DIR/tree_id" "$STACK_DIR/tree_id.orig"
+    "$H/stack.sh" restart rekor-server >>"$W/logs/restarts.log" 2>&1 || bad "restarting rekor-server on a new tree failed"
+    new_tree="$(cat "$STACK_DIR/tree_id" 2>/dev/null)"
+    [ -n "$new_tree" ] && [ "$new_tree" != "$old_tree" ] || bad "rekor-server did not move to a new tree ($old_tree -> ${new_tree:-none})"
+    st dump --checkpoint "$CK" "$W/bind-before.raw"
+    rb bind-refused --concurrency 4; rc=$?
+    st dump --checkpoint "$CK" "$W/bind-after.raw"
+    [ "$rc" = 2 ] || bad "resume on the new tree: exit $rc, expected 2"
+    has_log bind-refused "belongs to another log" && has_log bind-refused "reset-checkpoint" \
+        || bad "resume on the new tree: no refusal naming --reset-checkpoint"
+    cmp -s "$W/bind-before.raw" "$W/bind-after.raw" && cmp -s "$W/bind-before.raw.checkpoint" "$W/bind-after.raw.checkpoint" \
+        || bad "the refused run changed the index or the checkpoint"
+    mv "$STACK_DIR/tree_id.orig" "$STACK_DIR/tree_id"
+    "$H/stack.sh" restart rekor-server >>"$W/logs/restarts.log" 2>&1 || bad "restarting rekor-server on the old tree failed"
+    rb bind-back --concurrency 4; rc=$?
+    [ "$rc" = 0 ] && has_log bind-back "Nothing to do: checkpoint" || bad "back on tree $old_tree: exit $rc, expected 'Nothing to do'"
+    verdict 6c resume-refused-new-tree "tree $old_tree -> $new_tree: exit 2, '$(grep -o 'belongs to another log' "$W/logs/bind-refused.log" | head -n1)', nothing written; back on $old_tree: resumes ('Nothing to do')"
+}
+
 # ------------------------------------------------------------------ per backend
 
 ALL_SCENARIOS=("1 ground-truth" "5 go-side-by-side" "2a upstream-from-scratch" "2b upstream-upper-half"
     "2c upstream-sparse" "2d upstream-rerun-noop" "4a kill-9-x5" "4b restart-rekor-server"
     "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "4f restart-redis-quick" "4g batch-rejected" "3a checkpoint-interval"
-    "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20")
+    "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20"
+    "6a lease-concurrent-runs" "6b shards-4" "6c resume-refused-new-tree")
 
 fail_all() { # REASON: the stack could not be prepared
     local s
@@ -651,6 +748,7 @@ run_backend() {
     want 2 && s2_upstream
     want 4 && s4_faults
     want 3 && s3_checkpoint
+    want 6 && s6_lease
     STACK_KEEP="$backend_failed" "$H/stack.sh" down >>"$W/logs/stack.log" 2>&1
     [ "$backend_failed" = 1 ] && note "$B: state dir kept for inspection: $STACK_DIR"
     STACK_DIR=""
