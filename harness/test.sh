@@ -34,8 +34,8 @@ stage() {
 cleanup() { harness/services.sh stop "$state" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-[ -r "$repo/../shared/corpus/entries.jsonl" ] || {
-    echo "test.sh: ../shared/corpus/entries.jsonl (beside the repo) is missing" >&2
+[ -r "$repo/testdata/corpus/entries.jsonl" ] || {
+    echo "test.sh: testdata/corpus/entries.jsonl is missing (a partial checkout?)" >&2
     exit 2
 }
 harness/services.sh start "$state" || { echo "test.sh: services did not start" >&2; exit 1; }

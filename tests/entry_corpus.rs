@@ -15,10 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/entries.jsonl"
-);
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/entries.jsonl");
 const FULCIO_USERNAME_OID: &str = "1.3.6.1.4.1.57264.1.7";
 
 struct Entry {

@@ -12,10 +12,7 @@ use rekor_backfill::entry::{index_keys, keys_for_line, KeyError};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/entries.jsonl"
-);
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/entries.jsonl");
 
 fn b64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)

@@ -858,10 +858,7 @@ mod robustness {
 
     use super::*;
 
-    const CORPUS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/entries.jsonl"
-    );
+    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/entries.jsonl");
 
     /// The DER of the corpus jar entry's PKCS #7 signature.
     static JAR_DER: LazyLock<Vec<u8>> = LazyLock::new(|| {

@@ -14,10 +14,7 @@ use rekor_backfill::pki::ssh::SshKey;
 use rekor_backfill::pki::x509::X509Key;
 use rekor_backfill::pki::PublicKey;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/entries.jsonl"
-);
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/entries.jsonl");
 
 static BODIES: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
     std::fs::read_to_string(CORPUS)

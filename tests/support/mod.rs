@@ -50,7 +50,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
 }
 
 pub fn corpus_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/entries.jsonl")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus/entries.jsonl")
 }
 
 /// The real entries served by every test log, in corpus order.

@@ -142,10 +142,7 @@ mod tests {
 
     /// The smallest PGP key stored in the corpus (armored).
     fn corpus_key() -> Vec<u8> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/corpus/entries.jsonl"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/entries.jsonl");
         std::fs::read_to_string(path)
             .unwrap()
             .lines()
