@@ -3,7 +3,7 @@
 # own code) over the same entries and prints, per kind/apiVersion, how many
 # entries agree. Exits 1 when a difference is not explained by a rule in
 # harness/key-oracle/parity-rules.json (the deliberate differences of
-# INDEX_KEYS.md §10), 2 when the run itself is impossible.
+# docs/INDEX_KEYS.md §10), 2 when the run itself is impossible.
 #
 # usage: harness/parity.sh [RUST_BIN] [INPUT_JSONL]
 #   RUST_BIN     default: $REPO/target/release/rekor-backfill

@@ -553,7 +553,7 @@ def cmd_report(args):
         "* rekor-backfill runs with `--checkpoint-interval 1000` (the default) unless "
         "stated; Go has no checkpoint.\n"
         f"* Keys written per entry on this corpus: {kpe}. The keys differ (§10 of "
-        "INDEX_KEYS.md, and kinds not yet supported here), so entries/s is the fair unit; "
+        "docs/INDEX_KEYS.md, and kinds not yet supported here), so entries/s is the fair unit; "
         "keys/s are given too.\n"
     )
 

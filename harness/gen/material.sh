@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shared x509 material for the kind scripts, made once per run in $GEN_KEYS
 # with openssl: bare keys (EC P-256/384/521, RSA 2048, Ed25519, DSA) and
-# self-signed certificates whose SANs cover INDEX_KEYS.md §5.1.3 and §8:
+# self-signed certificates whose SANs cover docs/INDEX_KEYS.md §5.1.3 and §8:
 # mixed-case e-mail/URI/DNS, IPv4 and IPv6, the Fulcio username OtherName,
 # a foreign OtherName and two OtherNames (no OtherName subject), and a leaf
 # issued by a CA (a two-certificate chain). Names: NAME.key, NAME.pub,

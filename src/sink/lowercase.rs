@@ -1,5 +1,5 @@
 //! Go's `strings.ToLower`, because Rekor's Redis index stores and looks up
-//! keys lowercased with it (INDEX_KEYS.md §2.3, §6), and Rust's
+//! keys lowercased with it (docs/INDEX_KEYS.md §2.3, §6), and Rust's
 //! `str::to_lowercase` differs: it applies full case mappings (`İ` becomes
 //! `i` + combining dot) and the final-sigma rule (`Σ` at a word end becomes
 //! `ς`). Go maps each character on its own with the Unicode *simple*

@@ -3,7 +3,7 @@
 //!
 //! Keys are lowercased with Go's `strings.ToLower` before writing, because
 //! the server lowercases every key it writes and every key it looks up
-//! (INDEX_KEYS.md §6, §10); a key written as computed would never be found.
+//! (docs/INDEX_KEYS.md §6, §10); a key written as computed would never be found.
 //! Each (key, uuid) is written as `LREM key 0 uuid` + `LPUSH key uuid`, so a
 //! rerun leaves exactly one copy at the head of the list. A whole batch goes
 //! out as one pipeline: one round trip instead of two per key.
