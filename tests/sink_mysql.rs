@@ -12,6 +12,8 @@ use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
 use rekor_backfill::redact::Secret;
 use rekor_backfill::sink::{Backend, IndexedEntry, MysqlAddress, MysqlBackend, MysqlDsn};
 
+use crate::util::{entry, free_port};
+
 fn dsn() -> MysqlDsn {
     let text = std::env::var("REKOR_BACKFILL_TEST_MYSQL_DSN").unwrap_or_else(|_| {
         panic!(
@@ -98,13 +100,6 @@ impl Drop for Prefix {
             "DELETE FROM BackfillCheckpoint WHERE CheckpointKey LIKE ?",
             (&like,),
         );
-    }
-}
-
-fn entry(uuid: &str, keys: &[String]) -> IndexedEntry {
-    IndexedEntry {
-        uuid: uuid.to_string(),
-        keys: keys.to_vec(),
     }
 }
 
@@ -375,14 +370,6 @@ fn wrong_password_is_named_without_the_password() {
         assert!(err.contains("Access denied"), "{err}");
         assert!(!err.contains(secret), "{err}");
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

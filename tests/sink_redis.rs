@@ -11,6 +11,8 @@ use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
 use rekor_backfill::redact::Secret;
 use rekor_backfill::sink::{go_to_lower, Backend, IndexedEntry, RedisBackend};
 
+use crate::util::{entry, free_port};
+
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
@@ -101,21 +103,6 @@ fn lrange(key: &str) -> Vec<String> {
         .arg(-1)
         .query(&mut raw())
         .unwrap()
-}
-
-fn entry(uuid: &str, keys: &[String]) -> IndexedEntry {
-    IndexedEntry {
-        uuid: uuid.to_string(),
-        keys: keys.to_vec(),
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
