@@ -8,8 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
+use rekor_backfill::pki::gostr::to_lower as go_to_lower;
 use rekor_backfill::redact::Secret;
-use rekor_backfill::sink::{go_to_lower, Backend, IndexedEntry, RedisBackend};
+use rekor_backfill::sink::{Backend, IndexedEntry, RedisBackend};
 
 use crate::util::{entry, free_port};
 

@@ -22,6 +22,7 @@ mod entry_edge;
 mod entry_kinds;
 mod entry_pgp;
 mod entry_robustness;
+mod go_lower;
 mod layout;
 mod scenarios_keys;
 mod scenarios_mysql;

@@ -6,12 +6,10 @@ use crate::checkpoint::CheckpointStore;
 use crate::config::{BackendChoice, UsageError};
 
 mod dsn;
-mod lowercase;
 mod mysql;
 mod redis;
 
 pub use self::dsn::{MysqlAddress, MysqlDsn, MysqlTls};
-pub use self::lowercase::go_to_lower;
 pub use self::mysql::MysqlBackend;
 pub use self::redis::RedisBackend;
 

@@ -19,8 +19,9 @@ use redis::{
     RedisConnectionInfo,
 };
 
-use super::{go_to_lower, host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
+use super::{host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
+use crate::pki::gostr;
 use crate::redact::Secret;
 
 /// Covers TCP connect, TLS handshake and AUTH.
@@ -278,7 +279,7 @@ fn build_pipelines(entries: &[IndexedEntry]) -> Vec<redis::Pipeline> {
     let mut commands = 0;
     for entry in entries {
         for key in &entry.keys {
-            let key = go_to_lower(key);
+            let key = gostr::to_lower(key);
             pipeline
                 .cmd("LREM")
                 .arg(&key)
