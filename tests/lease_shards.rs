@@ -2,7 +2,6 @@
 //! sharded first fills, against real Redis and MySQL (the test services of
 //! `harness/services.sh`) and the replay Rekor server.
 
-mod support;
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -11,11 +10,11 @@ use mysql::prelude::Queryable;
 use redis::Commands;
 use replay_rekor::{Log, ReplayServer};
 
-use support::backend::{assert_same, IndexBackend, Snapshot};
-use support::mysql_backend::MysqlBackend;
-use support::redis_backend::RedisBackend;
-use support::tool::{self, Outcome, Running, EXIT_FATAL, EXIT_OK, EXIT_USAGE};
-use support::{corpus, Fixture};
+use crate::support::backend::{assert_same, IndexBackend, Snapshot};
+use crate::support::mysql_backend::MysqlBackend;
+use crate::support::redis_backend::RedisBackend;
+use crate::support::tool::{self, Outcome, Running, EXIT_FATAL, EXIT_OK, EXIT_USAGE};
+use crate::support::{corpus, Fixture};
 
 const EXIT_LEASE_HELD: i32 = 4;
 

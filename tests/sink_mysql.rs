@@ -13,6 +13,8 @@ use rekor_backfill::log_layout::LogLayout;
 use rekor_backfill::redact::Secret;
 use rekor_backfill::sink::{Backend, IndexedEntry, MysqlAddress, MysqlBackend, MysqlDsn};
 
+use crate::util::{entry, free_port};
+
 fn dsn() -> MysqlDsn {
     let text = std::env::var("REKOR_BACKFILL_TEST_MYSQL_DSN").unwrap_or_else(|_| {
         panic!(
@@ -99,13 +101,6 @@ impl Drop for Prefix {
             "DELETE FROM BackfillCheckpoint WHERE CheckpointKey LIKE ?",
             (&like,),
         );
-    }
-}
-
-fn entry(uuid: &str, keys: &[String]) -> IndexedEntry {
-    IndexedEntry {
-        uuid: uuid.to_string(),
-        keys: keys.to_vec(),
     }
 }
 
@@ -384,14 +379,6 @@ fn wrong_password_is_named_without_the_password() {
         assert!(err.contains("Access denied"), "{err}");
         assert!(!err.contains(secret), "{err}");
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -8,9 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
+use rekor_backfill::pki::gostr::to_lower as go_to_lower;
 use rekor_backfill::log_layout::LogLayout;
 use rekor_backfill::redact::Secret;
-use rekor_backfill::sink::{go_to_lower, Backend, IndexedEntry, RedisBackend};
+use rekor_backfill::sink::{Backend, IndexedEntry, RedisBackend};
+
+use crate::util::{entry, free_port};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -102,21 +105,6 @@ fn lrange(key: &str) -> Vec<String> {
         .arg(-1)
         .query(&mut raw())
         .unwrap()
-}
-
-fn entry(uuid: &str, keys: &[String]) -> IndexedEntry {
-    IndexedEntry {
-        uuid: uuid.to_string(),
-        keys: keys.to_vec(),
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -7,14 +7,12 @@ use crate::config::{BackendChoice, UsageError};
 use crate::lease::{Lease, Owner};
 
 mod dsn;
-mod lowercase;
 mod mysql;
 mod mysql_lease;
 mod redis;
 mod redis_lease;
 
 pub use self::dsn::{MysqlAddress, MysqlDsn, MysqlTls};
-pub use self::lowercase::go_to_lower;
 pub use self::mysql::MysqlBackend;
 pub use self::redis::RedisBackend;
 

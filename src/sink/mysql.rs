@@ -3,7 +3,7 @@
 //!
 //! Keys are written as computed: the server does not lowercase them either,
 //! and the `utf8mb4_general_ci` collation makes lookups case-insensitive
-//! anyway (INDEX_KEYS.md §6). A batch is written with multi-row
+//! anyway (docs/INDEX_KEYS.md §6). A batch is written with multi-row
 //! `INSERT IGNORE` statements (bounded in rows and bytes) instead of one
 //! statement per key, which is what makes the backend fast; `IGNORE` makes a
 //! rerun a no-op and, as for the server and the Go tool, turns a key longer
