@@ -11,7 +11,8 @@
 # e-mail/URI/DNS (Redis lowercases at upload, the Go backfill does not),
 # IPv4 and IPv6, the Fulcio username OtherName, a foreign OtherName and two
 # OtherNames (no OtherName subject), and a leaf issued by a CA (a
-# two-certificate chain). Names: NAME.key, NAME.pub, NAME.crt, chain.pem.
+# two-certificate chain), and a time-stamping certificate for the TSA
+# key. Names: NAME.key, NAME.pub, NAME.crt, chain.pem.
 set -euo pipefail
 
 K="${1:?usage: openssl-keys.sh DIR}"
@@ -64,3 +65,8 @@ printf 'subjectAltName=email:Chain.Leaf@Example.COM,URI:https://Example.COM/Chai
 openssl x509 -req -in "$K/leaf.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" -CAcreateserial \
     -days 365 -sha256 -extfile "$K/leaf.ext" -out "$K/leaf.crt" 2>/dev/null
 cat "$K/leaf.crt" "$K/ca.crt" >"$K/chain.pem"
+
+# A time-stamping authority (rfc3161): its certificate for `openssl ts -reply`.
+openssl req -x509 -new -key "$K/tsa.key" -subj "/CN=Harness TSA/O=rekor-backfill" -days 3650 -sha256 \
+    -addext "extendedKeyUsage=critical,timeStamping" -addext "keyUsage=critical,digitalSignature" \
+    -out "$K/tsa.crt" 2>/dev/null

@@ -302,9 +302,6 @@ fi
 log "rfc3161"
 upload rfc3161-fixture rfc3161 --artifact "$T/rfc3161/tests/test.tsr"
 TS="$W/tsa"
-openssl req -x509 -new -key "$K/tsa.key" -subj "/CN=Harness TSA/O=Rekor Stack" -days 3650 -sha256 \
-    -addext "extendedKeyUsage=critical,timeStamping" -addext "keyUsage=critical,digitalSignature" \
-    -out "$K/tsa.crt" 2>/dev/null
 printf '01\n' >"$TS/serial"
 cat >"$TS/ts.cnf" <<EOF
 [ tsa ]

@@ -7,9 +7,6 @@
 # (Go ignores them), bytes that are no response at all (refused by both).
 set -euo pipefail
 K="$GEN_KEYS"
-openssl req -x509 -new -key "$K/rsa2048.key" -subj "/CN=Gen TSA/O=Rekor Gen" -days 3650 -sha256 \
-    -addext "extendedKeyUsage=critical,timeStamping" -addext "keyUsage=critical,digitalSignature" \
-    -out tsa.crt 2>/dev/null
 for i in $(seq 12); do cat "$K/cert-mixed.crt"; done >many-certs.pem
 printf '01\n' >serial
 tsconf() { # FILE EXTRA-LINES
@@ -35,7 +32,7 @@ tsconf ts-big.cnf "certs = $PWD/many-certs.pem"
 printf 'timestamped one\n' >d1.txt
 printf 'timestamped two\n' >d2.txt
 reply() { # QUERYFILE OUT [CONF]
-    openssl ts -reply -config "${3:-ts.cnf}" -queryfile "$1" -signer tsa.crt -inkey "$K/rsa2048.key" \
+    openssl ts -reply -config "${3:-ts.cnf}" -queryfile "$1" -signer "$K/tsa.crt" -inkey "$K/tsa.key" \
         -out "$2" 2>/dev/null
 }
 openssl ts -query -data d1.txt -sha256 -cert -out q1.tsq 2>/dev/null
