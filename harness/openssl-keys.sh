@@ -7,7 +7,7 @@
 #
 # Made fresh in DIR on every call: bare keys (EC P-256/384/521, RSA
 # 2048/3072/4096, Ed25519, DSA, and a TSA RSA key) and self-signed
-# certificates whose SANs cover INDEX_KEYS.md §5.1.3 and §8: mixed-case
+# certificates whose SANs cover docs/INDEX_KEYS.md §5.1.3 and §8: mixed-case
 # e-mail/URI/DNS (Redis lowercases at upload, the Go backfill does not),
 # IPv4 and IPv6, the Fulcio username OtherName, a foreign OtherName and two
 # OtherNames (no OtherName subject), and a leaf issued by a CA (a

@@ -432,7 +432,7 @@ fn rekord(format: &str, key: &[u8]) -> Value {
 
 #[test]
 fn rekord_minisign_spec_vector_in_all_stored_forms() {
-    // Spec §8: canonical line and its key hash.
+    // docs/INDEX_KEYS.md §8: canonical line and its key hash.
     let line = "RWQ/VK4mEZOSnVFf2NhEt9WV8zE1RcN8mtKeOO7mVjj/MCDvb5tSV6RD";
     let expected = [
         "0f60040dac41a2a79009d34a53feb0dd03388259a618d731b033e4bc0b09aacf".to_string(),
@@ -485,7 +485,7 @@ fn rekord_ssh_keys_drop_the_comment() {
 }
 
 // ---------------------------------------------------------------------------
-// In-toto digests recovered from the attestation (spec §10).
+// In-toto digests recovered from the attestation (docs/INDEX_KEYS.md §10).
 
 const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1",
   "predicateType":"https://slsa.dev/provenance/v0.2",

@@ -4,7 +4,7 @@
 //! `sha2`, canonical JSON with `serde_json` (sorted maps, which equals RFC
 //! 8785 for the ASCII names and integers used here), PKCS #7 checked by
 //! `openssl cms -verify` and by parsing the output with `x509-parser`'s DER
-//! reader. Test names carry the INDEX_KEYS.md §10 decision they check.
+//! reader. Test names carry the docs/INDEX_KEYS.md §10 decision they check.
 
 use std::path::Path;
 

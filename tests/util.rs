@@ -1,5 +1,5 @@
-//! Helpers every kind of integration test shares: the corpus beside the
-//! repository, the hash and base64 forms expected keys are built from,
+//! Helpers every kind of integration test shares: the vendored corpus of
+//! real entries, the hash and base64 forms expected keys are built from,
 //! external tools (`openssl`, `ssh-keygen`) that must be present, free
 //! loopback ports and sink entries.
 //!
@@ -19,17 +19,15 @@ use rekor_backfill::sink::IndexedEntry;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// The shared corpus of real log entries (`{"body": base64, ...}` per line).
-pub const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/entries.jsonl"
-);
+/// The corpus of real log entries (`{"body": base64, ...}` per line),
+/// vendored with its provenance in `testdata/corpus/`.
+pub const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/entries.jsonl");
 
 /// The corpus records, one JSON value per line, read once per test binary.
 pub fn corpus_records() -> &'static [Value] {
     static RECORDS: LazyLock<Vec<Value>> = LazyLock::new(|| {
         let text = std::fs::read_to_string(CORPUS)
-            .unwrap_or_else(|e| panic!("reading the corpus {CORPUS} (beside the repo): {e}"));
+            .unwrap_or_else(|e| panic!("reading the corpus {CORPUS}: {e}"));
         text.lines()
             .enumerate()
             .map(|(i, line)| {

@@ -5,7 +5,7 @@
 # artifacts.py) plus fixtures shipped in the rekor module
 # ($(go env GOMODCACHE)/github.com/sigstore/rekor@v1.5.4/...).
 #
-# The point is coverage of the index-key paths (INDEX_KEYS.md §4-§6):
+# The point is coverage of the index-key paths (docs/INDEX_KEYS.md §4-§6):
 # mixed-case SANs and e-mails, certificates vs bare keys, chains, one key
 # used many times (also across kinds), one artifact signed by several keys,
 # multi-signature envelopes, in-toto subjects and SLSA materials (written by

@@ -321,7 +321,7 @@ s5_go() {
     st --target go dump --counted "$W/go.tsv"
     python3 "$H/classify.py" --entries "$W/entries.jsonl" --backend "$B" --tool go --json "$W/go.json" \
         "$W/server.tsv" "$W/go.tsv" >"$W/classify-go.txt" \
-        || bad "Go differs from the server in ways INDEX_KEYS.md §6 does not describe: $(grep -m1 UNEXPLAINED "$W/classify-go.txt" | cut -c13-160)"
+        || bad "Go differs from the server in ways docs/INDEX_KEYS.md §6 does not describe: $(grep -m1 UNEXPLAINED "$W/classify-go.txt" | cut -c13-160)"
     python3 "$H/searches.py" probes --url "$REKOR_GO_URL" --probes "$STACK_DIR/populate/probes.tsv" \
         --out "$W/hits-go.json" 2>"$W/logs/probes-go.err" || bad "rekor-cli search (Go index) failed"
     # Not a verdict: what users miss with Go's index goes into the report.
@@ -333,7 +333,7 @@ s5_go() {
 import json, sys
 c = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2]))
 tot = lambda f: sum(v[f] for v in c["kinds"].values())
-print("Go exit %s; %d Go pairs: %d same, %d documented differences (INDEX_KEYS.md §6), %d unexplained; "
+print("Go exit %s; %d Go pairs: %d same, %d documented differences (docs/INDEX_KEYS.md §6), %d unexplained; "
       "%d searches miss with Go's index; report .harness/report.md" % (
       sys.argv[3], tot("tool"), tot("same"), tot("documented"), tot("unexplained"), len(s["problems"])))
 PY
