@@ -2,7 +2,6 @@
 //! sharded first fills, against real Redis and MySQL (the test services of
 //! `harness/services.sh`) and the replay Rekor server.
 
-
 use std::thread;
 use std::time::{Duration, Instant};
 

@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
-use rekor_backfill::pki::gostr::to_lower as go_to_lower;
 use rekor_backfill::log_layout::LogLayout;
+use rekor_backfill::pki::gostr::to_lower as go_to_lower;
 use rekor_backfill::redact::Secret;
 use rekor_backfill::sink::{Backend, IndexedEntry, RedisBackend};
 

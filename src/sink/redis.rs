@@ -21,8 +21,8 @@ use redis::{
 
 use super::{host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
-use crate::pki::gostr;
 use crate::lease::{Lease, Owner};
+use crate::pki::gostr;
 use crate::redact::Secret;
 
 /// Covers TCP connect, TLS handshake and AUTH.
