@@ -11,7 +11,9 @@
 # e-mail/URI/DNS (Redis lowercases at upload, the Go backfill does not),
 # IPv4 and IPv6, the Fulcio username OtherName, a foreign OtherName and two
 # OtherNames (no OtherName subject), and a leaf issued by a CA (a
-# two-certificate chain). Names: NAME.key, NAME.pub, NAME.crt, chain.pem.
+# two-certificate chain), and a time-stamping certificate and openssl ts
+# configuration for the TSA key. Names: NAME.key, NAME.pub, NAME.crt,
+# chain.pem, tsa.crt, ts.cnf.
 set -euo pipefail
 
 K="${1:?usage: openssl-keys.sh DIR}"
@@ -64,3 +66,26 @@ printf 'subjectAltName=email:Chain.Leaf@Example.COM,URI:https://Example.COM/Chai
 openssl x509 -req -in "$K/leaf.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" -CAcreateserial \
     -days 365 -sha256 -extfile "$K/leaf.ext" -out "$K/leaf.crt" 2>/dev/null
 cat "$K/leaf.crt" "$K/ca.crt" >"$K/chain.pem"
+
+# A time-stamping authority (rfc3161): its certificate and configuration for
+# `openssl ts -reply -config "$K/ts.cnf" -signer "$K/tsa.crt" -inkey "$K/tsa.key"`
+# (a caller may append `certs = FILE` to a copy: [tsa_config] is the last section).
+openssl req -x509 -new -key "$K/tsa.key" -subj "/CN=Harness TSA/O=rekor-backfill" -days 3650 -sha256 \
+    -addext "extendedKeyUsage=critical,timeStamping" -addext "keyUsage=critical,digitalSignature" \
+    -out "$K/tsa.crt" 2>/dev/null
+printf '01\n' >"$K/tsa.serial"
+cat >"$K/ts.cnf" <<CNF
+[ tsa ]
+default_tsa = tsa_config
+[ tsa_config ]
+serial = $K/tsa.serial
+crypto_device = builtin
+signer_digest = sha256
+default_policy = 1.2.3.4.1
+digests = sha256, sha384, sha512
+accuracy = secs:1, millisecs:500
+ordering = yes
+tsa_name = yes
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+CNF

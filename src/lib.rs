@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod entry;
+pub mod error;
 pub mod lease;
 pub mod log_layout;
 pub mod pipeline;

@@ -8,7 +8,7 @@
 //! chunks drain and saves the watermark, which by construction is below the
 //! failed chunk.
 
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::ops::RangeInclusive;
@@ -21,6 +21,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore, Checkpointer};
 use crate::config::{Config, UsageError};
+use crate::error::ErrorKind;
 use crate::lease::{LeaseKeeper, Owner};
 use crate::log_layout::LogLayout;
 use crate::progress::{Progress, Snapshot};
@@ -523,18 +524,31 @@ struct Summary {
 #[derive(Debug, Default)]
 struct FailedIndices {
     count: u64,
+    /// How many failed of each kind.
+    by_kind: BTreeMap<ErrorKind, u64>,
     /// The lowest [`FAILURES_LISTED`] indices seen; a max-heap, so the
     /// largest of them is the one to drop.
     lowest: BinaryHeap<u64>,
 }
 
 impl FailedIndices {
-    fn record(&mut self, index: u64) {
+    fn record(&mut self, index: u64, kind: ErrorKind) {
         self.count += 1;
+        *self.by_kind.entry(kind).or_default() += 1;
         self.lowest.push(index);
         if self.lowest.len() > FAILURES_LISTED {
             self.lowest.pop();
         }
+    }
+
+    /// `decode 2, unsupported 1`: the count of each kind that occurred.
+    fn kinds(&self) -> String {
+        let counts: Vec<String> = self
+            .by_kind
+            .iter()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        counts.join(", ")
     }
 
     /// The lowest indices, ascending.
@@ -581,7 +595,9 @@ fn collect(
                         }
                     }
                     for failure in &completion.failures {
-                        summary.failed.record(failure.log_index);
+                        summary
+                            .failed
+                            .record(failure.log_index, failure.error.kind());
                     }
                 };
                 absorb(completion);
@@ -655,8 +671,9 @@ fn report(summary: &Summary, elapsed: Duration, resume_at: u64, end: u64) {
         let listed: Vec<String> = summary.failed.listed().iter().map(u64::to_string).collect();
         let more = summary.failed.count - listed.len() as u64;
         log::error!(
-            "{} entries could not be indexed: [{}]{}",
+            "{} entries could not be indexed ({}): [{}]{}",
             summary.failed.count,
+            summary.failed.kinds(),
             listed.join(" "),
             if more > 0 {
                 format!(" and {more} more")
@@ -764,9 +781,15 @@ mod tests {
         assert!(failed.listed().is_empty());
         // Completions arrive out of order.
         for index in (0..100u64).rev().chain([7, 3]) {
-            failed.record(index * 3 + 1);
+            let kind = if index % 10 == 0 {
+                ErrorKind::Unsupported
+            } else {
+                ErrorKind::Decode
+            };
+            failed.record(index * 3 + 1, kind);
         }
         assert_eq!(failed.count, 102);
+        assert_eq!(failed.kinds(), "decode 92, unsupported 10");
         let expected: Vec<u64> = {
             let mut all: Vec<u64> = (0..100u64).chain([7, 3]).map(|i| i * 3 + 1).collect();
             all.sort_unstable();

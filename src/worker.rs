@@ -9,7 +9,8 @@ use std::ops::RangeInclusive;
 
 use sha2::{Digest, Sha256};
 
-use crate::entry;
+use crate::entry::{self, KeyError};
+use crate::error::ErrorKind;
 use crate::rekor::{FetchError, FetchedEntry, RekorClient};
 use crate::sink::{IndexedEntry, Sink, SinkError};
 
@@ -18,16 +19,18 @@ use crate::sink::{IndexedEntry, Sink, SinkError};
 pub struct EntryFailure {
     pub log_index: u64,
     pub uuid: String,
-    pub error: String,
+    pub error: KeyError,
 }
 
 impl EntryFailure {
-    /// The `--failed-entries` line: `{"logIndex":N,"uuid":"...","error":"..."}`.
+    /// The `--failed-entries` line:
+    /// `{"logIndex":N,"uuid":"...","error":"...","kind":"decode"}`.
     pub fn to_json_line(&self) -> String {
         serde_json::json!({
             "logIndex": self.log_index,
             "uuid": self.uuid,
-            "error": self.error,
+            "error": self.error.message(),
+            "kind": self.error.kind().as_str(),
         })
         .to_string()
     }
@@ -46,6 +49,17 @@ pub struct Completion {
 pub enum ChunkError {
     Fetch(FetchError),
     Write(SinkError),
+}
+
+impl ChunkError {
+    /// A service failure either way, never a property of the entries: the
+    /// run stops with its checkpoint saved, and a later run retries.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ChunkError::Fetch(_) => ErrorKind::Rekor,
+            ChunkError::Write(_) => ErrorKind::Backend,
+        }
+    }
 }
 
 pub fn process_chunk(
@@ -91,28 +105,32 @@ pub fn process_chunk(
 
 /// The keys of one fetched entry, after checking that its UUID belongs to
 /// its body, so the index never points at the wrong entry.
-pub fn entry_keys(fetched: &FetchedEntry) -> Result<Vec<String>, String> {
+pub fn entry_keys(fetched: &FetchedEntry) -> Result<Vec<String>, KeyError> {
     let Some(body_b64) = fetched.body.as_str() else {
-        return Err("the server returned a body that is not a string".to_string());
+        return Err(KeyError::new(
+            ErrorKind::Rekor,
+            "the server returned a body that is not a string",
+        ));
     };
-    let body = entry::go_base64_decode(body_b64).map_err(|e| format!("body: {e}"))?;
+    let body = entry::go_base64_decode(body_b64).map_err(|e| e.context("body"))?;
     check_uuid(&fetched.uuid, &body)?;
     let attestation = match &fetched.attestation {
         Some(data) if !data.is_empty() => {
-            Some(entry::go_base64_decode(data).map_err(|e| format!("attestation: {e}"))?)
+            Some(entry::go_base64_decode(data).map_err(|e| e.context("attestation"))?)
         }
         _ => None,
     };
-    entry::index_keys(&body, attestation.as_deref()).map_err(|e| e.to_string())
+    entry::index_keys(&body, attestation.as_deref())
 }
 
 /// A UUID is the Merkle leaf hash SHA-256(0x00 ‖ body) in hex, optionally
 /// preceded by a 16-hex tree id.
-pub fn check_uuid(uuid: &str, body: &[u8]) -> Result<(), String> {
+pub fn check_uuid(uuid: &str, body: &[u8]) -> Result<(), KeyError> {
     let is_hex = uuid.bytes().all(|b| b.is_ascii_hexdigit());
     if !is_hex || !(uuid.len() == 64 || uuid.len() == 80) {
-        return Err(format!(
-            "the entry UUID {uuid:?} is not 64 or 80 hex characters"
+        return Err(KeyError::new(
+            ErrorKind::Rekor,
+            format!("the entry UUID {uuid:?} is not 64 or 80 hex characters"),
         ));
     }
     let leaf = &uuid[uuid.len() - 64..];
@@ -121,8 +139,9 @@ pub fn check_uuid(uuid: &str, body: &[u8]) -> Result<(), String> {
     hasher.update(body);
     let expected = hex::encode(hasher.finalize());
     if !leaf.eq_ignore_ascii_case(&expected) {
-        return Err(format!(
-            "the entry UUID does not match its body (leaf hash of the body is {expected})"
+        return Err(KeyError::new(
+            ErrorKind::Mismatch,
+            format!("the entry UUID does not match its body (leaf hash of the body is {expected})"),
         ));
     }
     Ok(())
@@ -146,10 +165,12 @@ mod tests {
         assert!(check_uuid(&l, body).is_ok());
         assert!(check_uuid(&format!("24296fb24b8ad77a{l}"), body).is_ok());
         assert!(check_uuid(&l.to_uppercase(), body).is_ok());
-        assert!(check_uuid(&l, b"other")
-            .unwrap_err()
-            .contains("does not match"));
-        assert!(check_uuid("xyz", body).unwrap_err().contains("hex"));
+        let mismatch = check_uuid(&l, b"other").unwrap_err();
+        assert!(mismatch.message().contains("does not match"));
+        assert_eq!(mismatch.kind(), ErrorKind::Mismatch);
+        let not_hex = check_uuid("xyz", body).unwrap_err();
+        assert!(not_hex.message().contains("hex"));
+        assert_eq!(not_hex.kind(), ErrorKind::Rekor);
         assert!(check_uuid(&l[..63], body).is_err());
     }
 
@@ -158,10 +179,12 @@ mod tests {
         let f = EntryFailure {
             log_index: 7,
             uuid: "ab".into(),
-            error: "bad \"x\"".into(),
+            error: KeyError::new(ErrorKind::Unsupported, "bad \"x\""),
         };
         let v: serde_json::Value = serde_json::from_str(&f.to_json_line()).unwrap();
         assert_eq!(v["logIndex"], 7);
+        assert_eq!(v["uuid"], "ab");
         assert_eq!(v["error"], "bad \"x\"");
+        assert_eq!(v["kind"], "unsupported");
     }
 }

@@ -79,11 +79,19 @@ fn base64_missing_padding_and_url_safe_alphabet_are_errors() {
         .unwrap();
     let mut unpadded = body.clone();
     unpadded["spec"]["signature"]["publicKey"]["content"] = json!(content.trim_end_matches('='));
-    assert!(keys(&unpadded).unwrap_err().0.contains("base64"));
+    assert!(keys(&unpadded)
+        .unwrap_err()
+        .message()
+        .to_string()
+        .contains("base64"));
     let mut url_safe = body.clone();
     // `-` and `_` belong to the URL-safe alphabet only.
     url_safe["spec"]["signature"]["publicKey"]["content"] = json!(format!("-_{}", &content[2..]));
-    assert!(keys(&url_safe).unwrap_err().0.contains("base64"));
+    assert!(keys(&url_safe)
+        .unwrap_err()
+        .message()
+        .to_string()
+        .contains("base64"));
 }
 
 #[test]
@@ -92,14 +100,15 @@ fn envelope_errors() {
     let mut unknown_kind = body.clone();
     unknown_kind["kind"] = json!("hashedrekords");
     assert_eq!(
-        keys(&unknown_kind).unwrap_err().0,
+        keys(&unknown_kind).unwrap_err().message().to_string(),
         "invalid kind value: \"hashedrekords\""
     );
     let mut unknown_version = body.clone();
     unknown_version["apiVersion"] = json!("0.0.9");
     assert!(keys(&unknown_version)
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("version '0.0.9' not found"));
     let text = body.to_string();
     assert!(index_keys(&text.as_bytes()[..text.len() - 2], None).is_err());
@@ -111,7 +120,10 @@ fn envelope_errors() {
     );
     // A known kind whose spec Go's validation rejects.
     let jar = json!({"apiVersion": "0.0.1", "kind": "jar", "spec": {}});
-    assert_eq!(keys(&jar).unwrap_err().0, "archive in body is required");
+    assert_eq!(
+        keys(&jar).unwrap_err().message().to_string(),
+        "archive in body is required"
+    );
 }
 
 #[test]
@@ -279,7 +291,8 @@ fn chains_take_subjects_from_the_first_certificate_and_hash_all_of_them() {
     assert!(keys(&dsse_body(&[&leaf.repeat(10)])).is_ok());
     assert!(keys(&dsse_body(&[&leaf.repeat(11)]))
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("too many certificates"));
 }
 
@@ -290,12 +303,14 @@ fn certificates_go_rejects_are_errors() {
     let negative = cert(dir.path(), "neg", "email:n@x.com", &[], Some("-5"));
     assert!(subjects_of(&negative)
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("negative serial"));
     let bad_uri = cert(dir.path(), "uri", "URI:https://h./x", &[], None);
     assert!(subjects_of(&bad_uri)
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("invalid domain"));
     let non_ascii = cert(dir.path(), "mail", "email:Λ@x", &[], None);
     assert!(subjects_of(&non_ascii).is_err());
@@ -310,7 +325,8 @@ fn certificates_go_rejects_are_errors() {
     );
     assert!(subjects_of(trailing.as_bytes())
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("trailing data"));
 }
 
@@ -370,7 +386,11 @@ fn bare_keys_have_no_subjects_and_dsa_cannot_be_canonicalised() {
     );
     let dsa = std::fs::read(dir.path().join("dsa.pub")).unwrap();
     // dsse: a canonicalisation failure is an error…
-    assert!(keys(&dsse_body(&[&dsa])).unwrap_err().0.contains("dsa"));
+    assert!(keys(&dsse_body(&[&dsa]))
+        .unwrap_err()
+        .message()
+        .to_string()
+        .contains("dsa"));
     // …rekord silently drops only the key hash.
     let rekord = json!({"apiVersion": "0.0.1", "kind": "rekord", "spec": {
         "data": {"hash": {"algorithm": "sha256", "value": "cc".repeat(32)}},
@@ -395,7 +415,8 @@ fn bare_keys_have_no_subjects_and_dsa_cannot_be_canonicalised() {
     let pkcs1 = std::fs::read(dir.path().join("rsa.pub")).unwrap();
     assert!(keys(&dsse_body(&[&pkcs1]))
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("RSA PUBLIC KEY"));
 }
 

@@ -285,13 +285,15 @@ fn jar_signature_errors_drop_the_entry() {
     garbage.push(1);
     assert!(keys(&jar_body(&garbage))
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("trailing"));
     assert!(keys(&jar_body(&der[..der.len() - 5])).is_err());
     let cms_pem = format!("-----BEGIN CMS-----\n{}\n-----END CMS-----\n", b64(&der));
     assert!(keys(&jar_body(cms_pem.as_bytes()))
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("unknown PEM block type CMS"));
     // Without a signature only the archive hash is indexed.
     let unsigned = body(
@@ -359,7 +361,7 @@ fn alpine_dsa_key_is_an_error_unlike_rekord_and_cose() {
         json!({"algorithm": "sha256", "value": "cd".repeat(32)}),
     ))
     .unwrap_err();
-    assert!(err.0.contains("dsa"), "{err}");
+    assert!(err.message().to_string().contains("dsa"), "{err}");
     // cose: the same key only loses its key hash.
     let cose = cose_body(&dsa, &"11".repeat(32), &"22".repeat(32));
     assert_eq!(
@@ -378,21 +380,24 @@ fn alpine_validation_follows_go() {
     let key = b"not parsed before validation";
     assert!(keys(&alpine_body(key, json!({"other": 1})))
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("'content' must be specified for package"));
     assert!(keys(&alpine_body(
         key,
         json!({"algorithm": "sha256", "value": "ab"})
     ))
     .unwrap_err()
-    .0
+    .message()
+    .to_string()
     .contains("invalid value for hash"));
     assert!(keys(&alpine_body(
         key,
         json!({"algorithm": "sha1", "value": "ab"})
     ))
     .unwrap_err()
-    .0
+    .message()
+    .to_string()
     .contains("should be one of"));
 }
 
@@ -538,14 +543,20 @@ fn rfc3161_over_10_kib_and_bad_signature_are_indexed_per_section_10() {
 fn rfc3161_what_is_not_a_response_is_still_an_error() {
     assert!(tsr_keys(b"\x30\x03\x02\x01")
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("not a timestamp response"));
     assert!(tsr_keys(b"not DER at all").is_err());
     let not_base64 = body("rfc3161", json!({"tsr": {"content": "a-b_"}}));
-    assert!(keys(&not_base64).unwrap_err().0.contains("base64"));
+    assert!(keys(&not_base64)
+        .unwrap_err()
+        .message()
+        .to_string()
+        .contains("base64"));
     assert!(keys(&body("rfc3161", json!({"tsr": {}})))
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("required"));
 }
 
@@ -779,11 +790,16 @@ fn cose_attestation_that_is_not_the_message_is_an_error() {
     let stored = cose_body(&key, &"00".repeat(32), &sha256(b"payload"));
     assert!(keys_with(&stored, &message)
         .unwrap_err()
-        .0
+        .message()
+        .to_string()
         .contains("not this entry's COSE message"));
     // Matching hash but not a COSE_Sign1 message.
     let stored = cose_body(&key, &sha256(b"junk"), &sha256(b"payload"));
-    assert!(keys_with(&stored, b"junk").unwrap_err().0.contains("COSE"));
+    assert!(keys_with(&stored, b"junk")
+        .unwrap_err()
+        .message()
+        .to_string()
+        .contains("COSE"));
 }
 
 #[test]
@@ -792,7 +808,11 @@ fn cose_validation_follows_go() {
     let no_hash = body("cose", json!({"publicKey": b64(b"k"), "data": {}}));
     assert!(keys(&no_hash).is_err());
     let no_key = body("cose", json!({"data": {}}));
-    assert!(keys(&no_key).unwrap_err().0.contains("publicKey"));
+    assert!(keys(&no_key)
+        .unwrap_err()
+        .message()
+        .to_string()
+        .contains("publicKey"));
 }
 
 // ------------------------------------------------------------------ robustness
@@ -804,6 +824,7 @@ mod robustness {
     use rekor_backfill::pki::{cose, jcs, pkcs7};
 
     use super::*;
+    use crate::util::mutate;
 
     /// The DER of the corpus jar entry's PKCS #7 signature.
     static JAR_DER: LazyLock<Vec<u8>> = LazyLock::new(|| {
@@ -817,23 +838,6 @@ mod robustness {
             .unwrap();
         pkcs7_der(&pem)
     });
-
-    fn mutate(mut data: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-        for &(pos, op, byte) in edits {
-            if data.is_empty() {
-                break;
-            }
-            let i = pos % data.len();
-            match op % 3 {
-                0 => data[i] = byte,
-                1 => data.insert(i, byte),
-                _ => {
-                    data.remove(i);
-                }
-            }
-        }
-        data
-    }
 
     proptest! {
         /// Whatever relic-style re-encoding accepts, its output is a fixed
@@ -882,7 +886,11 @@ mod robustness {
             json!(b64(metadata.as_bytes())),
             b64_canonical(&root),
         ));
-        assert!(result.unwrap_err().0.contains("nesting"));
+        assert!(result
+            .unwrap_err()
+            .message()
+            .to_string()
+            .contains("nesting"));
         // The same value stored as a JSON object is re-encoded first.
         let object: Value =
             serde_json::from_str(&format!("{}1{}", "[".repeat(100), "]".repeat(100))).unwrap();

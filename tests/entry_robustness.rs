@@ -12,25 +12,7 @@ use rekor_backfill::pki::ssh::SshKey;
 use rekor_backfill::pki::x509::X509Key;
 use rekor_backfill::pki::PublicKey;
 
-use crate::util::corpus_bodies;
-
-/// Replaces, inserts or deletes bytes at the given positions.
-fn mutate(mut data: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    for &(pos, op, byte) in edits {
-        if data.is_empty() {
-            break;
-        }
-        let i = pos % data.len();
-        match op % 3 {
-            0 => data[i] = byte,
-            1 => data.insert(i, byte),
-            _ => {
-                data.remove(i);
-            }
-        }
-    }
-    data
-}
+use crate::util::{corpus_bodies, mutate};
 
 proptest! {
     #[test]
@@ -88,15 +70,16 @@ fn padded_body(len: usize) -> Vec<u8> {
 fn body_size_limit() {
     use rekor_backfill::entry::MAX_BODY_BYTES;
     let at = index_keys(&padded_body(MAX_BODY_BYTES), None).unwrap_err();
-    assert_eq!(at.0, "invalid kind value: \"nope\"");
+    assert_eq!(at.message().to_string(), "invalid kind value: \"nope\"");
     let over = index_keys(&padded_body(MAX_BODY_BYTES + 1), None).unwrap_err();
     assert_eq!(
-        over.0,
+        over.message().to_string(),
         format!(
             "entry body is {} bytes, over the limit of {MAX_BODY_BYTES} bytes",
             MAX_BODY_BYTES + 1
         )
     );
+    assert_eq!(over.kind(), rekor_backfill::error::ErrorKind::Limit);
 }
 
 #[test]
@@ -112,9 +95,13 @@ fn attestation_size_limit() {
     assert_eq!(index_keys(body, Some(&at)).unwrap(), plain);
     let over = vec![b'x'; MAX_ATTESTATION_BYTES + 1];
     let err = index_keys(body, Some(&over)).unwrap_err();
-    assert!(err.0.starts_with("attestation is "), "{err}");
+    assert!(
+        err.message().to_string().starts_with("attestation is "),
+        "{err}"
+    );
     assert!(err
-        .0
+        .message()
+        .to_string()
         .ends_with(&format!("over the limit of {MAX_ATTESTATION_BYTES} bytes")));
 }
 

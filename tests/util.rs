@@ -84,6 +84,25 @@ pub fn entry(uuid: &str, keys: &[String]) -> IndexedEntry {
     }
 }
 
+/// Replaces (op 0), inserts (1) or deletes (2) a byte at each position
+/// (modulo the length): the mutation the proptest robustness tests apply.
+pub fn mutate(mut data: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
+    for &(pos, op, byte) in edits {
+        if data.is_empty() {
+            break;
+        }
+        let i = pos % data.len();
+        match op % 3 {
+            0 => data[i] = byte,
+            1 => data.insert(i, byte),
+            _ => {
+                data.remove(i);
+            }
+        }
+    }
+    data
+}
+
 /// Fails the test, with what to install, unless `program args` runs. A
 /// test that needs a tool never passes without it.
 #[track_caller]

@@ -302,28 +302,9 @@ fi
 log "rfc3161"
 upload rfc3161-fixture rfc3161 --artifact "$T/rfc3161/tests/test.tsr"
 TS="$W/tsa"
-openssl req -x509 -new -key "$K/tsa.key" -subj "/CN=Harness TSA/O=Rekor Stack" -days 3650 -sha256 \
-    -addext "extendedKeyUsage=critical,timeStamping" -addext "keyUsage=critical,digitalSignature" \
-    -out "$K/tsa.crt" 2>/dev/null
-printf '01\n' >"$TS/serial"
-cat >"$TS/ts.cnf" <<EOF
-[ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
-serial = $TS/serial
-crypto_device = builtin
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-digests = sha256, sha384, sha512
-accuracy = secs:1
-ordering = yes
-tsa_name = yes
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-EOF
 for i in 1 2; do
     openssl ts -query -data "$D/a$i.txt" -sha256 -cert -out "$TS/q$i.tsq" 2>/dev/null
-    openssl ts -reply -config "$TS/ts.cnf" -queryfile "$TS/q$i.tsq" -signer "$K/tsa.crt" \
+    openssl ts -reply -config "$K/ts.cnf" -queryfile "$TS/q$i.tsq" -signer "$K/tsa.crt" \
         -inkey "$K/tsa.key" -out "$TS/r$i.tsr" 2>/dev/null
     upload "rfc3161-generated-$i" rfc3161 --artifact "$TS/r$i.tsr"
 done

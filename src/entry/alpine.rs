@@ -28,21 +28,21 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // Model validation.
     if package.is_none() {
-        return Err(KeyError::new("package in body is required"));
+        return Err(KeyError::decode("package in body is required"));
     }
     if let Some(h) = &hash {
         h.validate("package.hash", &["sha256"])?;
     }
     // DecodeEntry only creates publicKey together with its content.
     let Some(key_content) = public_key else {
-        return Err(KeyError::new("publicKey in body is required"));
+        return Err(KeyError::decode("publicKey in body is required"));
     };
 
     // validate().
     match &hash {
         Some(h) => h.check_sha256_value()?,
         None if package_content.as_ref().is_none_or(Vec::is_empty) => {
-            return Err(KeyError::new("'content' must be specified for package"));
+            return Err(KeyError::decode("'content' must be specified for package"));
         }
         None => {}
     }

@@ -23,75 +23,36 @@ struct KindVersion {
     decode: Decoder,
 }
 
+const fn row(kind: &'static str, version: &'static str, decode: Decoder) -> KindVersion {
+    KindVersion {
+        kind,
+        version,
+        decode,
+    }
+}
+
 /// Every kind version Rekor v1.5.4 registers (`types.TypeMap` and each
 /// kind's `VersionMap`), sorted by kind then version: the one table of
 /// kinds. A kind cannot be listed without its decoder, so no known kind
 /// falls through to "not implemented"; the order, and so the absence of
 /// duplicates, is checked at compile time below.
 ///
-/// A new kind: a module under `src/entry/` with its `index_keys`, one line
-/// here, and its corpus/parity entries (docs/ARCHITECTURE.md).
+/// A new kind: a module under `src/entry/` with its `index_keys`, one row
+/// here, and its tests and parity inputs (docs/ARCHITECTURE.md).
+#[rustfmt::skip]
 const KINDS: &[KindVersion] = &[
-    KindVersion {
-        kind: "alpine",
-        version: "0.0.1",
-        decode: |spec, _| alpine::index_keys(spec),
-    },
-    KindVersion {
-        kind: "cose",
-        version: "0.0.1",
-        decode: cose::index_keys,
-    },
-    KindVersion {
-        kind: "dsse",
-        version: "0.0.1",
-        decode: dsse::index_keys,
-    },
-    KindVersion {
-        kind: "hashedrekord",
-        version: "0.0.1",
-        decode: |spec, _| hashedrekord::index_keys(spec),
-    },
-    KindVersion {
-        kind: "helm",
-        version: "0.0.1",
-        decode: |spec, _| helm::index_keys(spec),
-    },
-    KindVersion {
-        kind: "intoto",
-        version: "0.0.1",
-        decode: intoto::index_keys_v001,
-    },
-    KindVersion {
-        kind: "intoto",
-        version: "0.0.2",
-        decode: intoto::index_keys_v002,
-    },
-    KindVersion {
-        kind: "jar",
-        version: "0.0.1",
-        decode: |spec, _| jar::index_keys(spec),
-    },
-    KindVersion {
-        kind: "rekord",
-        version: "0.0.1",
-        decode: |spec, _| rekord::index_keys(spec),
-    },
-    KindVersion {
-        kind: "rfc3161",
-        version: "0.0.1",
-        decode: |spec, _| rfc3161::index_keys(spec),
-    },
-    KindVersion {
-        kind: "rpm",
-        version: "0.0.1",
-        decode: |spec, _| rpm::index_keys(spec),
-    },
-    KindVersion {
-        kind: "tuf",
-        version: "0.0.1",
-        decode: |spec, _| tuf::index_keys(spec),
-    },
+    row("alpine",       "0.0.1", |spec, _| alpine::index_keys(spec)),
+    row("cose",         "0.0.1", cose::index_keys),
+    row("dsse",         "0.0.1", dsse::index_keys),
+    row("hashedrekord", "0.0.1", |spec, _| hashedrekord::index_keys(spec)),
+    row("helm",         "0.0.1", |spec, _| helm::index_keys(spec)),
+    row("intoto",       "0.0.1", intoto::index_keys_v001),
+    row("intoto",       "0.0.2", intoto::index_keys_v002),
+    row("jar",          "0.0.1", |spec, _| jar::index_keys(spec)),
+    row("rekord",       "0.0.1", |spec, _| rekord::index_keys(spec)),
+    row("rfc3161",      "0.0.1", |spec, _| rfc3161::index_keys(spec)),
+    row("rpm",          "0.0.1", |spec, _| rpm::index_keys(spec)),
+    row("tuf",          "0.0.1", |spec, _| tuf::index_keys(spec)),
 ];
 
 /// `KINDS` is strictly sorted by (kind, version): no kind version twice.
@@ -142,34 +103,36 @@ pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>
     let envelope = decode(body)?;
     let kind = envelope.kind.as_str();
     if kind == "ProposedEntry" {
-        return Err(KeyError::new(
+        return Err(KeyError::unsupported(
             "could not unmarshal entry for kind 'ProposedEntry'",
         ));
     }
     if !KINDS.iter().any(|k| k.kind == kind) {
-        return Err(KeyError::new(format!("invalid kind value: {kind:?}")));
+        return Err(KeyError::unsupported(format!(
+            "invalid kind value: {kind:?}"
+        )));
     }
     let Some(version) = envelope.api_version.as_deref() else {
-        return Err(KeyError::new("api version cannot be nil"));
+        return Err(KeyError::decode("api version cannot be nil"));
     };
     let Some(entry) = KINDS
         .iter()
         .find(|k| k.kind == kind && k.version == version)
     else {
-        return Err(KeyError::new(format!(
+        return Err(KeyError::unsupported(format!(
             "{kind} implementation for version '{version}' not found: unable to locate entry for version {version}"
         )));
     };
     let spec = match envelope.spec {
         Some(v) if v.kind() == Kind::Object => v,
         Some(v) => {
-            return Err(KeyError::new(format!(
+            return Err(KeyError::decode(format!(
                 "unsupported input type {} for DecodeEntry",
                 go_type_name(v.kind())
             )))
         }
         None => {
-            return Err(KeyError::new(
+            return Err(KeyError::decode(
                 "unsupported input type <nil> for DecodeEntry",
             ))
         }
@@ -207,20 +170,20 @@ fn decode(body: &[u8]) -> Result<Envelope<'_>, KeyError> {
             }
         }
         other => {
-            return Err(KeyError::new(format!(
+            return Err(KeyError::decode(format!(
                 "json: cannot unmarshal {} into Go value of type models.targetedProposedEntry",
                 json_type_name(other)
             )))
         }
     }
     if envelope.kind.is_empty() {
-        return Err(KeyError::new("kind in body is required"));
+        return Err(KeyError::decode("kind in body is required"));
     }
     Ok(envelope)
 }
 
 fn type_error(kind: Kind, field: &str, want: &str) -> KeyError {
-    KeyError::new(format!(
+    KeyError::decode(format!(
         "json: cannot unmarshal {} into Go struct field .{field} of type {want}",
         json_type_name(kind)
     ))
@@ -252,9 +215,34 @@ fn go_type_name(kind: Kind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn err(body: &str) -> String {
-        index_keys(body.as_bytes(), None).unwrap_err().0
+        index_keys(body.as_bytes(), None)
+            .unwrap_err()
+            .message()
+            .to_string()
+    }
+
+    #[test]
+    fn envelope_errors_have_a_kind() {
+        let kind = |body: &str| index_keys(body.as_bytes(), None).unwrap_err().kind();
+        assert_eq!(
+            kind(r#"{"apiVersion":"0.0.1","spec":{}}"#),
+            ErrorKind::Decode
+        );
+        assert_eq!(
+            kind(r#"{"kind":"nope","apiVersion":"0.0.1","spec":{}}"#),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            kind(r#"{"kind":"rekord","apiVersion":"0.0.2","spec":{}}"#),
+            ErrorKind::Unsupported
+        );
+        assert_eq!(
+            kind(r#"{"kind":"rekord","apiVersion":"0.0.1","spec":{}}"#),
+            ErrorKind::Decode
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn index_keys(spec: Value<'_>, attestation: Option<&[u8]>) -> Result<Vec<Str
 
     // Model validation.
     let Some(public_key) = public_key else {
-        return Err(KeyError::new("publicKey in body is required"));
+        return Err(KeyError::decode("publicKey in body is required"));
     };
     if let Some(h) = &envelope_hash {
         h.validate("data.envelopeHash", &["sha256"])?;
@@ -59,10 +59,10 @@ pub fn index_keys(spec: Value<'_>, attestation: Option<&[u8]>) -> Result<Vec<Str
                 .as_ref()
                 .and_then(|h| h.value.as_deref())
                 .ok_or_else(|| {
-                    KeyError::new("envelope hash should have been previously computed")
+                    KeyError::decode("envelope hash should have been previously computed")
                 })?;
             let bytes =
-                hex::decode(value).map_err(|e| KeyError::new(format!("encoding/hex: {e}")))?;
+                hex::decode(value).map_err(|e| KeyError::decode(format!("encoding/hex: {e}")))?;
             (hex::encode(bytes), None)
         }
     };
@@ -70,7 +70,7 @@ pub fn index_keys(spec: Value<'_>, attestation: Option<&[u8]>) -> Result<Vec<Str
         (Some(m), _) => Some(m),
         (None, Some(a)) if sha256_hex(a) == envelope_digest => Some(a.to_vec()),
         (None, Some(a)) => {
-            return Err(KeyError::new(format!(
+            return Err(KeyError::mismatch(format!(
                 "attestation sha256:{} is not this entry's COSE message (envelope hash sha256:{envelope_digest})",
                 sha256_hex(a)
             )))
@@ -81,7 +81,7 @@ pub fn index_keys(spec: Value<'_>, attestation: Option<&[u8]>) -> Result<Vec<Str
         .as_deref()
         .map(cose::parse_sign1)
         .transpose()
-        .map_err(|e| KeyError::new(format!("COSE message: {e}")))?;
+        .map_err(|e| KeyError::decode(format!("COSE message: {e}")))?;
 
     // IndexKeys, as the server ran it at upload.
     let mut keys = Vec::new();

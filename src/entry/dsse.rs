@@ -47,14 +47,14 @@ pub fn index_keys(spec: Value<'_>, attestation: Option<&[u8]>) -> Result<Vec<Str
     }
     if let Some(p) = &proposed {
         if p.get_str("envelope").is_none() {
-            return Err(KeyError::new(
+            return Err(KeyError::decode(
                 "proposedContent.envelope in body is required",
             ));
         }
     }
     if let Some(items) = &signatures {
         if items.is_empty() {
-            return Err(KeyError::new(
+            return Err(KeyError::decode(
                 "signatures in body should have at least 1 items",
             ));
         }
@@ -64,28 +64,28 @@ pub fn index_keys(spec: Value<'_>, attestation: Option<&[u8]>) -> Result<Vec<Str
         } in items
         {
             let Some(signature) = signature else {
-                return Err(KeyError::new("signature in body is required"));
+                return Err(KeyError::decode("signature in body is required"));
             };
             if !is_strict_base64(signature) {
-                return Err(KeyError::new(format!(
+                return Err(KeyError::decode(format!(
                     "signature in body should match '{STRICT_BASE64_PATTERN}'"
                 )));
             }
             if verifier.is_none() {
-                return Err(KeyError::new("verifier in body is required"));
+                return Err(KeyError::decode("verifier in body is required"));
             }
         }
     }
 
     // Unmarshal.
     if proposed.is_some() {
-        return Err(KeyError::new(
+        return Err(KeyError::unsupported(
             "dsse body carries proposedContent; only stored (canonical) bodies are supported",
         ));
     }
     let signatures = signatures.unwrap_or_default();
     if envelope_hash.is_none() || payload_hash.is_none() || signatures.is_empty() {
-        return Err(KeyError::new(
+        return Err(KeyError::decode(
             "either proposedContent or envelopeHash, payloadHash, and signatures must be present",
         ));
     }

@@ -27,16 +27,16 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // Model validation.
     let Some(hash) = hash else {
-        return Err(KeyError::new("data in body is required"));
+        return Err(KeyError::decode("data in body is required"));
     };
     hash.validate("data.hash", &["sha256", "sha384", "sha512"])?;
     if signature.is_none() {
-        return Err(KeyError::new("signature in body is required"));
+        return Err(KeyError::decode("signature in body is required"));
     }
 
     // validate(), minus the signature verification.
     let Some(key_content) = public_key else {
-        return Err(KeyError::new("missing public key"));
+        return Err(KeyError::decode("missing public key"));
     };
     let key_content = key_content.unwrap_or_default();
     let key = X509Key::parse(&key_content)?;
@@ -47,17 +47,17 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
         _ => 64,
     };
     if value.len() != expected_len {
-        return Err(KeyError::new("invalid value for hash"));
+        return Err(KeyError::decode("invalid value for hash"));
     }
     if hex::decode(value).is_err() {
-        return Err(KeyError::new(format!(
+        return Err(KeyError::decode(format!(
             "encoding/hex: invalid hash value {value:?}"
         )));
     }
 
     // The one check of `Verify` that needs no cryptography.
     if signature_bytes.is_none_or(|s| s.is_empty()) {
-        return Err(KeyError::new(
+        return Err(KeyError::decode(
             "verifying signature: X509 signature has not been initialized",
         ));
     }

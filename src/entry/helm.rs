@@ -39,29 +39,31 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // Model validation: chart (hash, provenance, signature), then publicKey.
     if chart.is_none() {
-        return Err(KeyError::new("chart in body is required"));
+        return Err(KeyError::decode("chart in body is required"));
     }
     if let Some(h) = &hash {
         h.validate("chart.hash", &["sha256"])?;
     }
     if provenance.is_none() {
-        return Err(KeyError::new("chart.provenance in body is required"));
+        return Err(KeyError::decode("chart.provenance in body is required"));
     }
     if let Some(None) = signature {
-        return Err(KeyError::new(
+        return Err(KeyError::decode(
             "chart.provenance.signature.content in body is required",
         ));
     }
     if public_key.is_none() {
-        return Err(KeyError::new("publicKey in body is required"));
+        return Err(KeyError::decode("publicKey in body is required"));
     }
     let Some(key_content) = key_content else {
-        return Err(KeyError::new("publicKey.content in body is required"));
+        return Err(KeyError::decode("publicKey.content in body is required"));
     };
 
     // validate().
     if signature.is_none() && provenance_content.is_none() {
-        return Err(KeyError::new("'content' must be specified for provenance"));
+        return Err(KeyError::decode(
+            "'content' must be specified for provenance",
+        ));
     }
 
     // IndexKeys, with the chart hash taken from the stored body.
@@ -79,7 +81,8 @@ mod tests {
     fn err(spec: &str) -> String {
         index_keys(unmarshal(spec.as_bytes()).unwrap())
             .unwrap_err()
-            .0
+            .message()
+            .to_string()
     }
 
     const KEY: &str = r#""publicKey":{"content":"LS0tLS1CRUdJTiBQR1Agbm90aGluZw=="}"#;

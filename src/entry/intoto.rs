@@ -37,7 +37,7 @@ pub fn index_keys_v001(
 
     // Model validation.
     if content.is_none() {
-        return Err(KeyError::new("content in body is required"));
+        return Err(KeyError::decode("content in body is required"));
     }
     if let Some(h) = &hash {
         h.validate("content.hash", &["sha256"])?;
@@ -46,7 +46,7 @@ pub fn index_keys_v001(
         h.validate("content.payloadHash", &["sha256"])?;
     }
     let Some(public_key) = public_key else {
-        return Err(KeyError::new("publicKey in body is required"));
+        return Err(KeyError::decode("publicKey in body is required"));
     };
 
     // Unmarshal: key parse, then validate().
@@ -54,7 +54,7 @@ pub fn index_keys_v001(
     let (hash, payload_hash, statement) = match envelope.filter(|e| !e.is_empty()) {
         None => {
             let Some(hash) = hash else {
-                return Err(KeyError::new("missing hash value for envelope"));
+                return Err(KeyError::decode("missing hash value for envelope"));
             };
             (hash, payload_hash, attestation.map(<[u8]>::to_vec))
         }
@@ -118,10 +118,10 @@ fn dsse_structure<'s>(
     let flexible =
         |s: &str| gobase64::decode(s.as_bytes()).or_else(|_| gobase64::decode_url(s.as_bytes()));
     let undecodable = || {
-        KeyError::new("could not verify envelope: unable to base64 decode payload (is payload in the right format?)")
+        KeyError::decode("could not verify envelope: unable to base64 decode payload (is payload in the right format?)")
     };
     if signatures.len() == 0 {
-        return Err(KeyError::new(
+        return Err(KeyError::decode(
             "could not verify envelope: no signature found",
         ));
     }
@@ -134,7 +134,7 @@ fn dsse_structure<'s>(
 
 fn dsse_envelope(text: &[u8]) -> Result<DsseEnvelope, KeyError> {
     let root = gojson::unmarshal(text)?;
-    let mismatch = || KeyError::new("json: cannot unmarshal DSSE envelope");
+    let mismatch = || KeyError::decode("json: cannot unmarshal DSSE envelope");
     let mut env = DsseEnvelope {
         payload_type: String::new(),
         payload: String::new(),
@@ -222,19 +222,19 @@ pub fn index_keys_v002(
 
     // Model validation.
     let Some(payload_type) = payload_type else {
-        return Err(KeyError::new(
+        return Err(KeyError::decode(
             "content.envelope.payloadType in body is required",
         ));
     };
     let signatures = match signatures {
         Some(s) if !s.is_empty() => s,
         Some(_) => {
-            return Err(KeyError::new(
+            return Err(KeyError::decode(
                 "content.envelope.signatures in body should have at least 1 items",
             ))
         }
         None => {
-            return Err(KeyError::new(
+            return Err(KeyError::decode(
                 "content.envelope.signatures in body is required",
             ))
         }
@@ -243,10 +243,10 @@ pub fn index_keys_v002(
     let mut signature_texts = Vec::with_capacity(signatures.len());
     for EnvelopeSignature { sig, public_key } in signatures {
         let Some(public_key) = public_key else {
-            return Err(KeyError::new("publicKey in body is required"));
+            return Err(KeyError::decode("publicKey in body is required"));
         };
         let Some(sig) = sig else {
-            return Err(KeyError::new("sig in body is required"));
+            return Err(KeyError::decode("sig in body is required"));
         };
         public_keys.push(public_key);
         signature_texts.push(String::from_utf8_lossy(&sig).into_owned());
@@ -266,12 +266,12 @@ pub fn index_keys_v002(
             let text = String::from_utf8_lossy(&payload).into_owned();
             for public_key in &public_keys {
                 X509Key::parse(public_key).map_err(|e| {
-                    KeyError::new(format!("could not parse public key as x509: {e}"))
+                    KeyError::decode(format!("could not parse public key as x509: {e}"))
                 })?;
             }
             dsse_structure(&text, signature_texts.iter().map(String::as_str))?;
             let statement = gobase64::decode(text.as_bytes())
-                .map_err(|e| KeyError::new(format!("could not decode envelope payload: {e}")))?;
+                .map_err(|e| KeyError::decode(format!("could not decode envelope payload: {e}")))?;
             (Some(Hash::sha256_of(&statement)), Some(statement))
         }
     };

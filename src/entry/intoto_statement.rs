@@ -73,7 +73,7 @@ pub fn payload_keys(payload: &[u8], rules: Rules) -> Result<Vec<String>, KeyErro
         });
     match (decoded, rules) {
         (Ok(keys), _) => Ok(keys),
-        (Err(TypeError), Rules::IntotoV002) => Err(KeyError::new(
+        (Err(TypeError), Rules::IntotoV002) => Err(KeyError::decode(
             "in-toto payload does not decode as a statement (the server wrote no index keys for this entry)",
         )),
         (Err(TypeError), _) => Ok(Vec::new()),

@@ -26,19 +26,19 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // Model validation.
     if archive.is_none() {
-        return Err(KeyError::new("archive in body is required"));
+        return Err(KeyError::decode("archive in body is required"));
     }
     if let Some(h) = &hash {
         h.validate("archive.hash", &["sha256"])?;
     }
     if signature.is_some() {
         if content.is_none() {
-            return Err(KeyError::new("signature.content in body is required"));
+            return Err(KeyError::decode("signature.content in body is required"));
         }
         match &public_key {
-            None => return Err(KeyError::new("signature.publicKey in body is required")),
+            None => return Err(KeyError::decode("signature.publicKey in body is required")),
             Some(None) => {
-                return Err(KeyError::new(
+                return Err(KeyError::decode(
                     "signature.publicKey.content in body is required",
                 ))
             }
@@ -48,7 +48,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // validate().
     if content.is_none() && archive_content.as_ref().is_none_or(Vec::is_empty) {
-        return Err(KeyError::new("'content' must be specified for package"));
+        return Err(KeyError::decode("'content' must be specified for package"));
     }
     if let Some(h) = &hash {
         h.check_sha256_value()?;

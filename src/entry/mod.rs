@@ -28,22 +28,67 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
+use crate::error::ErrorKind;
 use crate::pki::{gobase64, gostr, PkiError};
 
-/// Why an entry could not be turned into index keys. Per-entry and
-/// deterministic: retrying the same body gives the same error.
+/// Why an entry could not be turned into index keys: a matchable
+/// [`ErrorKind`] and a message that keeps Go's wording where Go has one
+/// (the key parity compares it). Per-entry and deterministic: retrying the
+/// same body gives the same error.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyError(pub String);
+pub struct KeyError {
+    kind: ErrorKind,
+    message: String,
+}
 
 impl KeyError {
-    fn new(message: impl Into<String>) -> KeyError {
-        KeyError(message.into())
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> KeyError {
+        KeyError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Malformed input, rejected as Rekor's Go code rejects it.
+    fn decode(message: impl Into<String>) -> KeyError {
+        KeyError::new(ErrorKind::Decode, message)
+    }
+
+    /// A kind, version or form Rekor (or this tool) does not handle.
+    fn unsupported(message: impl Into<String>) -> KeyError {
+        KeyError::new(ErrorKind::Unsupported, message)
+    }
+
+    /// Over one of this tool's resource limits.
+    fn limit(message: impl Into<String>) -> KeyError {
+        KeyError::new(ErrorKind::Limit, message)
+    }
+
+    /// Two parts of the entry disagree.
+    fn mismatch(message: impl Into<String>) -> KeyError {
+        KeyError::new(ErrorKind::Mismatch, message)
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The same error with `context: ` before its message.
+    pub fn context(self, context: &str) -> KeyError {
+        KeyError {
+            kind: self.kind,
+            message: format!("{context}: {}", self.message),
+        }
     }
 }
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -51,13 +96,13 @@ impl std::error::Error for KeyError {}
 
 impl From<PkiError> for KeyError {
     fn from(e: PkiError) -> KeyError {
-        KeyError(e.to_string())
+        KeyError::new(e.kind(), e.message())
     }
 }
 
 impl From<gojson::SyntaxError> for KeyError {
     fn from(e: gojson::SyntaxError) -> KeyError {
-        KeyError(format!("invalid JSON: {e}"))
+        KeyError::decode(format!("invalid JSON: {e}"))
     }
 }
 
@@ -91,7 +136,7 @@ pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>
 /// Rejects an input over its size limit, naming both sizes.
 fn check_size(what: &str, len: usize, limit: usize) -> Result<(), KeyError> {
     if len > limit {
-        return Err(KeyError::new(format!(
+        return Err(KeyError::limit(format!(
             "{what} is {len} bytes, over the limit of {limit} bytes"
         )));
     }
@@ -102,7 +147,7 @@ fn check_size(what: &str, len: usize, limit: usize) -> Result<(), KeyError> {
 /// Rekor returns (the entry body, the attestation, fields inside the spec):
 /// CR/LF ignored, padding required, non-zero trailing bits accepted.
 pub fn go_base64_decode(s: &str) -> Result<Vec<u8>, KeyError> {
-    gobase64::decode(s.as_bytes()).map_err(|e| KeyError::new(e.to_string()))
+    gobase64::decode(s.as_bytes()).map_err(KeyError::from)
 }
 
 /// One line of the `rekor-backfill keys` command. The input is a JSON
@@ -114,7 +159,7 @@ pub fn keys_for_line(line: &str) -> String {
         decode_line(line).and_then(|(body, attestation)| index_keys(&body, attestation.as_deref()));
     let out = match result {
         Ok(keys) => serde_json::json!({ "keys": keys }),
-        Err(e) => serde_json::json!({ "error": e.0 }),
+        Err(e) => serde_json::json!({ "error": e.message() }),
     };
     out.to_string()
 }
@@ -124,22 +169,27 @@ fn decode_line(line: &str) -> Result<(Vec<u8>, Option<Vec<u8>>), KeyError> {
     let trimmed = line.trim();
     if !trimmed.starts_with('{') {
         let text: String = if trimmed.starts_with('"') {
-            serde_json::from_str(trimmed).map_err(|e| KeyError::new(format!("input line: {e}")))?
+            serde_json::from_str(trimmed)
+                .map_err(|e| KeyError::decode(format!("input line: {e}")))?
         } else {
             trimmed.to_string()
         };
         return Ok((go_base64_decode(&text)?, None));
     }
     let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(trimmed).map_err(|e| KeyError::new(format!("input line: {e}")))?;
+        serde_json::from_str(trimmed).map_err(|e| KeyError::decode(format!("input line: {e}")))?;
     let body = match object.get("body") {
         Some(serde_json::Value::String(b)) => go_base64_decode(b)?,
-        _ => return Err(KeyError::new("input line has no string \"body\"")),
+        _ => return Err(KeyError::decode("input line has no string \"body\"")),
     };
     let attestation = match object.get("attestation") {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(a)) => Some(go_base64_decode(a)?),
-        Some(_) => return Err(KeyError::new("input line \"attestation\" is not a string")),
+        Some(_) => {
+            return Err(KeyError::decode(
+                "input line \"attestation\" is not a string",
+            ))
+        }
     };
     Ok((body, attestation))
 }

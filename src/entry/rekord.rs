@@ -32,55 +32,59 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // Model validation.
     let Some(_) = data else {
-        return Err(KeyError::new("data in body is required"));
+        return Err(KeyError::decode("data in body is required"));
     };
     if let Some(h) = &hash {
         h.validate("data.hash", &["sha256"])?;
     }
     if signature.is_none() {
-        return Err(KeyError::new("signature in body is required"));
+        return Err(KeyError::decode("signature in body is required"));
     }
     if content.is_none() {
-        return Err(KeyError::new("signature.content in body is required"));
+        return Err(KeyError::decode("signature.content in body is required"));
     }
     let Some(format) = format else {
-        return Err(KeyError::new("signature.format in body is required"));
+        return Err(KeyError::decode("signature.format in body is required"));
     };
     if !FORMATS.contains(&format.as_str()) {
-        return Err(KeyError::new(format!(
+        return Err(KeyError::decode(format!(
             "signature.format in body should be one of {FORMATS:?}"
         )));
     }
     let Some(public_key) = public_key else {
-        return Err(KeyError::new("signature.publicKey in body is required"));
+        return Err(KeyError::decode("signature.publicKey in body is required"));
     };
     let Some(key_content) = public_key else {
-        return Err(KeyError::new(
+        return Err(KeyError::decode(
             "signature.publicKey.content in body is required",
         ));
     };
 
     // validate().
     if content.as_ref().is_some_and(Vec::is_empty) {
-        return Err(KeyError::new("'content' must be specified for signature"));
+        return Err(KeyError::decode(
+            "'content' must be specified for signature",
+        ));
     }
     if key_content.is_empty() {
-        return Err(KeyError::new("'content' must be specified for publicKey"));
+        return Err(KeyError::decode(
+            "'content' must be specified for publicKey",
+        ));
     }
     match &hash {
         Some(h) => {
             let algorithm = h.algorithm.as_deref().unwrap_or_default();
             let value = h.value.as_deref().unwrap_or_default();
             if algorithm.is_empty() {
-                return Err(KeyError::new("missing hash algorithm"));
+                return Err(KeyError::decode("missing hash algorithm"));
             }
             if value.is_empty() {
-                return Err(KeyError::new("missing hash value"));
+                return Err(KeyError::decode("missing hash value"));
             }
             h.check_sha256_value()?;
         }
         None if data_content.as_ref().is_none_or(Vec::is_empty) => {
-            return Err(KeyError::new("'content' must be specified for data"));
+            return Err(KeyError::decode("'content' must be specified for data"));
         }
         None => {}
     }

@@ -25,16 +25,16 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // Model validation, then validate() up to the checks §10 drops.
     if tsr.is_none() {
-        return Err(KeyError::new("tsr in body is required"));
+        return Err(KeyError::decode("tsr in body is required"));
     }
     let Some(content) = content else {
-        return Err(KeyError::new("tsr.content in body is required"));
+        return Err(KeyError::decode("tsr.content in body is required"));
     };
     if content.is_empty() {
-        return Err(KeyError::new("'content' must be specified for data"));
+        return Err(KeyError::decode("'content' must be specified for data"));
     }
     pkcs7::check_timestamp_response(&content)
-        .map_err(|e| KeyError::new(format!("tsr is not a timestamp response: {e}")))?;
+        .map_err(|e| KeyError::decode(format!("tsr is not a timestamp response: {e}")))?;
 
     Ok(vec![format!("sha256:{}", sha256_hex(&content))])
 }

@@ -26,16 +26,16 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // Model validation.
     if package.is_none() {
-        return Err(KeyError::new("package in body is required"));
+        return Err(KeyError::decode("package in body is required"));
     }
     if let Some(h) = &hash {
         h.validate("package.hash", &["sha256"])?;
     }
     if public_key.is_none() {
-        return Err(KeyError::new("publicKey in body is required"));
+        return Err(KeyError::decode("publicKey in body is required"));
     }
     let Some(key_content) = key_content else {
-        return Err(KeyError::new("publicKey.content in body is required"));
+        return Err(KeyError::decode("publicKey.content in body is required"));
     };
 
     // validate().
@@ -43,11 +43,11 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
         Some(h) => {
             let value = h.value.as_deref().unwrap_or_default();
             if value.len() != 64 || hex::decode(value).is_err() {
-                return Err(KeyError::new("invalid value for hash"));
+                return Err(KeyError::decode("invalid value for hash"));
             }
         }
         None if package_content.is_none() => {
-            return Err(KeyError::new("'content' must be specified for package"));
+            return Err(KeyError::decode("'content' must be specified for package"));
         }
         None => {}
     }
@@ -67,7 +67,8 @@ mod tests {
     fn err(spec: &str) -> String {
         index_keys(unmarshal(spec.as_bytes()).unwrap())
             .unwrap_err()
-            .0
+            .message()
+            .to_string()
     }
 
     const KEY: &str = r#""publicKey":{"content":"LS0tLS1CRUdJTiBQR1Agbm90aGluZw=="}"#;

@@ -33,17 +33,19 @@ impl Hash {
     /// and one of `allowed`, `value` required.
     pub fn validate(&self, path: &str, allowed: &[&str]) -> Result<(), KeyError> {
         let Some(algorithm) = &self.algorithm else {
-            return Err(KeyError::new(format!(
+            return Err(KeyError::decode(format!(
                 "{path}.algorithm in body is required"
             )));
         };
         if !allowed.contains(&algorithm.as_str()) {
-            return Err(KeyError::new(format!(
+            return Err(KeyError::decode(format!(
                 "{path}.algorithm in body should be one of {allowed:?}"
             )));
         }
         if self.value.is_none() {
-            return Err(KeyError::new(format!("{path}.value in body is required")));
+            return Err(KeyError::decode(format!(
+                "{path}.value in body is required"
+            )));
         }
         Ok(())
     }
@@ -62,7 +64,7 @@ impl Hash {
     pub fn check_sha256_value(&self) -> Result<(), KeyError> {
         let value = self.value.as_deref().unwrap_or_default();
         if value.len() != 64 || hex::decode(value).is_err() {
-            return Err(KeyError::new("invalid value for hash"));
+            return Err(KeyError::decode("invalid value for hash"));
         }
         Ok(())
     }
@@ -91,7 +93,7 @@ pub fn signer_keys(public_key: &[u8]) -> Result<Vec<String>, KeyError> {
     let key = X509Key::parse(public_key)?;
     let canonical = key
         .canonical_value()
-        .map_err(|e| KeyError::new(format!("could not canonicalize key: {e}")))?;
+        .map_err(|e| KeyError::decode(format!("could not canonicalize key: {e}")))?;
     let mut keys = vec![format!("sha256:{}", sha256_hex(&canonical))];
     keys.extend(key.subjects());
     Ok(keys)
@@ -129,7 +131,7 @@ pub fn base64_field(obj: &Value<'_>, key: &str, what: &str) -> Result<Option<Vec
 /// Go `base64.StdEncoding.Decode` of a spec string, with Rekor's message.
 pub fn decode_base64(s: &str, what: &str) -> Result<Vec<u8>, KeyError> {
     gobase64::decode(s.as_bytes())
-        .map_err(|e| KeyError::new(format!("failed parsing base64 data for {what}: {e}")))
+        .map_err(|e| KeyError::decode(format!("failed parsing base64 data for {what}: {e}")))
 }
 
 #[cfg(test)]

@@ -32,16 +32,16 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
 
     // Model validation and Validate().
     let Some(metadata) = metadata else {
-        return Err(KeyError::new("metadata in body is required"));
+        return Err(KeyError::decode("metadata in body is required"));
     };
     let Some(root) = root else {
-        return Err(KeyError::new("root in body is required"));
+        return Err(KeyError::decode("root in body is required"));
     };
     let Some(metadata) = metadata else {
-        return Err(KeyError::new("metadata.content in body is required"));
+        return Err(KeyError::decode("metadata.content in body is required"));
     };
     let Some(root) = root else {
-        return Err(KeyError::new("root.content in body is required"));
+        return Err(KeyError::decode("root.content in body is required"));
     };
 
     // IndexKeys.
@@ -51,7 +51,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     let (metadata, role, version) = decode_metadata(&metadata_bytes)?;
     let canonical = metadata
         .canonical_value()
-        .map_err(|e| KeyError::new(format!("canonicalizing TUF metadata: {e}")))?;
+        .map_err(|e| KeyError::decode(format!("canonicalizing TUF metadata: {e}")))?;
     let mut keys = vec![sha256_hex(&canonical), role, version.to_string()];
     if let Ok(canonical_root) = root.canonical_value() {
         keys.push(sha256_hex(&canonical_root));
@@ -80,7 +80,7 @@ fn go_marshal(v: Value<'_>) -> Result<Vec<u8>, KeyError> {
 fn write_go_json(v: Value<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), KeyError> {
     // The canonicalizer refuses deeper input anyway; stop before the stack.
     if depth > jcs::MAX_NESTING {
-        return Err(KeyError::new("TUF content nested too deeply"));
+        return Err(KeyError::limit("TUF content nested too deeply"));
     }
     match v.kind() {
         Kind::Object => {
@@ -158,7 +158,9 @@ fn decode_signed(bytes: &[u8]) -> Result<Signed, KeyError> {
             _ => Err(TypeError),
         }
     })
-    .map_err(|TypeError| KeyError::new("json: cannot unmarshal TUF metadata into data.Signed"))?;
+    .map_err(|TypeError| {
+        KeyError::decode("json: cannot unmarshal TUF metadata into data.Signed")
+    })?;
     signed.signatures = len.map(|n| slots[..n].to_vec());
     Ok(signed)
 }
@@ -185,7 +187,7 @@ fn decode_signature(v: Value<'_>, slot: &mut Signature) -> Decoded {
 fn signed_value(signed: &Signed) -> Result<Value<'_>, KeyError> {
     match &signed.signed {
         Some(raw) => Ok(gojson::unmarshal(raw)?),
-        None => Err(KeyError::new("unexpected end of JSON input")),
+        None => Err(KeyError::decode("unexpected end of JSON input")),
     }
 }
 
@@ -227,7 +229,7 @@ fn decode_root(bytes: &[u8]) -> Result<Signed, KeyError> {
         6 => check_any_raw(v),
         _ => check_bool(v),
     })
-    .map_err(|TypeError| KeyError::new("json: cannot unmarshal TUF root into data.Root"))?;
+    .map_err(|TypeError| KeyError::decode("json: cannot unmarshal TUF root into data.Root"))?;
     Ok(root)
 }
 
@@ -252,7 +254,7 @@ fn decode_metadata(bytes: &[u8]) -> Result<(Signed, String, i64), KeyError> {
             _ => check_string(v),
         },
     )
-    .map_err(|TypeError| KeyError::new("json: cannot unmarshal TUF metadata into signedMeta"))?;
+    .map_err(|TypeError| KeyError::decode("json: cannot unmarshal TUF metadata into signedMeta"))?;
     Ok((metadata, role, version))
 }
 

@@ -31,7 +31,7 @@ const LABEL_CONTENT_TYPE: u64 = 3;
 /// Decodes a tagged COSE_Sign1 message.
 pub fn parse_sign1(message: &[u8]) -> Result<Sign1, PkiError> {
     let Some(body) = message.strip_prefix(&[0xd2, 0x84]) else {
-        return Err(PkiError::new("cbor: invalid COSE_Sign1_Tagged object"));
+        return Err(PkiError::decode("cbor: invalid COSE_Sign1_Tagged object"));
     };
     let mut r = Reader { data: body, pos: 0 };
     let protected = r.byte_string()?;
@@ -45,7 +45,7 @@ pub fn parse_sign1(message: &[u8]) -> Result<Sign1, PkiError> {
     };
     r.byte_string()?; // signature
     if r.pos != r.data.len() {
-        return Err(PkiError::new("cbor: extraneous data after COSE_Sign1"));
+        return Err(PkiError::decode("cbor: extraneous data after COSE_Sign1"));
     }
     Ok(Sign1 {
         payload,
@@ -65,7 +65,7 @@ fn protected_content_type(protected: &[u8]) -> Result<Option<String>, PkiError> 
     };
     let (major, count) = r.head()?;
     if major != 5 {
-        return Err(PkiError::new("cbor: protected header: require map type"));
+        return Err(PkiError::decode("cbor: protected header: require map type"));
     }
     let mut content_type = None;
     for _ in 0..count {
@@ -80,7 +80,9 @@ fn protected_content_type(protected: &[u8]) -> Result<Option<String>, PkiError> 
         }
     }
     if r.pos != r.data.len() {
-        return Err(PkiError::new("cbor: extraneous data in protected header"));
+        return Err(PkiError::decode(
+            "cbor: extraneous data in protected header",
+        ));
     }
     Ok(content_type)
 }
@@ -92,7 +94,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn truncated() -> PkiError {
-        PkiError::new("cbor: unexpected end of data")
+        PkiError::decode("cbor: unexpected end of data")
     }
 
     fn peek(&self) -> Result<u8, PkiError> {
@@ -110,8 +112,8 @@ impl<'a> Reader<'a> {
             25 => 2,
             26 => 4,
             27 => 8,
-            31 => return Err(PkiError::new("cbor: indefinite length not allowed")),
-            _ => return Err(PkiError::new("cbor: invalid additional information")),
+            31 => return Err(PkiError::decode("cbor: indefinite length not allowed")),
+            _ => return Err(PkiError::decode("cbor: invalid additional information")),
         };
         let bytes = self
             .data
@@ -142,7 +144,7 @@ impl<'a> Reader<'a> {
     fn byte_string(&mut self) -> Result<&'a [u8], PkiError> {
         match self.head()? {
             (2, len) => self.take(len),
-            _ => Err(PkiError::new("cbor: expected a byte string")),
+            _ => Err(PkiError::decode("cbor: expected a byte string")),
         }
     }
 
@@ -151,16 +153,16 @@ impl<'a> Reader<'a> {
             (3, len) => {
                 let bytes = self.take(len)?;
                 String::from_utf8(bytes.to_vec())
-                    .map_err(|_| PkiError::new("cbor: invalid UTF-8 string"))
+                    .map_err(|_| PkiError::decode("cbor: invalid UTF-8 string"))
             }
-            _ => Err(PkiError::new("cbor: expected a text string")),
+            _ => Err(PkiError::decode("cbor: expected a text string")),
         }
     }
 
     /// Skips one well-formed data item; tags only where `tags_allowed`.
     fn skip_item(&mut self, depth: usize, tags_allowed: bool) -> Result<(), PkiError> {
         if depth > MAX_DEPTH {
-            return Err(PkiError::new("cbor: exceeded max nested level"));
+            return Err(PkiError::limit("cbor: exceeded max nested level"));
         }
         let (major, arg) = self.head()?;
         match major {
@@ -171,7 +173,7 @@ impl<'a> Reader<'a> {
             3 => {
                 let bytes = self.take(arg)?;
                 if std::str::from_utf8(bytes).is_err() {
-                    return Err(PkiError::new("cbor: invalid UTF-8 string"));
+                    return Err(PkiError::decode("cbor: invalid UTF-8 string"));
                 }
             }
             4 | 5 => {
@@ -185,12 +187,12 @@ impl<'a> Reader<'a> {
                 }
             }
             6 if tags_allowed => self.skip_item(depth + 1, tags_allowed)?,
-            6 => return Err(PkiError::new("cbor: CBOR tag isn't allowed")),
+            6 => return Err(PkiError::decode("cbor: CBOR tag isn't allowed")),
             _ => {
                 // Simple values and floats: the argument was the whole item,
                 // except reserved simple values below 32 in two-byte form.
                 if self.data[self.pos - 1] == 0xf8 && arg < 32 {
-                    return Err(PkiError::new("cbor: invalid simple value"));
+                    return Err(PkiError::decode("cbor: invalid simple value"));
                 }
             }
         }

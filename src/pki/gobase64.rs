@@ -57,7 +57,7 @@ fn decode_with(engine: &GeneralPurpose, input: &[u8]) -> Result<Vec<u8>, PkiErro
     // the end; the crate would call it invalid padding. Same outcome.
     engine
         .decode(data)
-        .map_err(|e| PkiError::new(format!("illegal base64 data: {e}")))
+        .map_err(|e| PkiError::decode(format!("illegal base64 data: {e}")))
 }
 
 /// Go `base64.StdEncoding.EncodeToString`: padded, no line breaks.

@@ -43,7 +43,7 @@ pub fn transform(json: &[u8]) -> Result<Vec<u8>, PkiError> {
 }
 
 fn error(message: &str) -> PkiError {
-    PkiError::new(format!("json canonicalization: {message}"))
+    PkiError::decode(format!("json canonicalization: {message}"))
 }
 
 fn is_ws(c: u8) -> bool {

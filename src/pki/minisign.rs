@@ -37,7 +37,7 @@ impl MinisignKey {
                 key,
             });
         }
-        Err(PkiError::new(
+        Err(PkiError::decode(
             "unable to read minisign public key: Invalid encoded public key",
         ))
     }

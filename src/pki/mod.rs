@@ -30,19 +30,51 @@ pub mod x509;
 
 use std::fmt;
 
-/// Why a key could not be parsed or canonicalised.
+use crate::error::ErrorKind;
+
+/// Why a key could not be parsed or canonicalised: its kind, and a message
+/// in Go's words where Go has one.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PkiError(String);
+pub struct PkiError {
+    kind: ErrorKind,
+    message: String,
+}
 
 impl PkiError {
-    pub fn new(message: impl Into<String>) -> PkiError {
-        PkiError(message.into())
+    /// Malformed key material (what Go's parsers reject).
+    pub fn decode(message: impl Into<String>) -> PkiError {
+        PkiError::new(ErrorKind::Decode, message)
+    }
+
+    /// A well-formed key of a type or algorithm Rekor does not handle.
+    pub fn unsupported(message: impl Into<String>) -> PkiError {
+        PkiError::new(ErrorKind::Unsupported, message)
+    }
+
+    /// Key material over one of our resource limits.
+    pub fn limit(message: impl Into<String>) -> PkiError {
+        PkiError::new(ErrorKind::Limit, message)
+    }
+
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> PkiError {
+        PkiError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
 impl fmt::Display for PkiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 

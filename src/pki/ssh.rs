@@ -35,7 +35,7 @@ impl SshKey {
     /// Rekor `ssh.NewPublicKey`.
     pub fn parse(input: &[u8]) -> Result<SshKey, PkiError> {
         if input.len() > MAX_INPUT {
-            return Err(PkiError::new("http: request body too large"));
+            return Err(PkiError::limit("http: request body too large"));
         }
         parse_authorized_key(input)
     }
@@ -102,10 +102,10 @@ fn parse_authorized_key(mut input: &[u8]) -> Result<SshKey, PkiError> {
         }
     }
     Err(match last_err {
-        Some(e) => PkiError::new(format!(
+        Some(e) => PkiError::decode(format!(
             "ssh: no key found; last parsing error for ignored line: {e}"
         )),
-        None => PkiError::new("ssh: no key found"),
+        None => PkiError::decode("ssh: no key found"),
     })
 }
 
@@ -135,7 +135,7 @@ fn typed_key(declared: &[u8], text: &[u8]) -> Result<SshKey, PkiError> {
     let blob = gobase64::decode(&text[..i])?;
     let (key_type, wire) = parse_public_key(&blob)?;
     if declared != key_type.as_bytes() {
-        return Err(PkiError::new(format!(
+        return Err(PkiError::decode(format!(
             "ssh: authorized keys key type mismatch: human-readable type {:?}, encoded type {key_type:?}",
             String::from_utf8_lossy(declared)
         )));
@@ -151,7 +151,7 @@ fn typed_key(declared: &[u8], text: &[u8]) -> Result<SshKey, PkiError> {
 /// Go `ssh.ParsePublicKey` then `Marshal()`: the key type and the
 /// re-marshalled wire blob.
 fn parse_public_key(blob: &[u8]) -> Result<(String, Vec<u8>), PkiError> {
-    let short = || PkiError::new("ssh: short read");
+    let short = || PkiError::decode("ssh: short read");
     let mut r = Reader(blob);
     let algo = r.string().ok_or_else(short)?;
     let algo = String::from_utf8_lossy(algo).into_owned();
@@ -162,14 +162,14 @@ fn parse_public_key(blob: &[u8]) -> Result<(String, Vec<u8>), PkiError> {
             let e = r.mpint().ok_or_else(short)?;
             let n = r.mpint().ok_or_else(short)?;
             if n.bits() > 16384 {
-                return Err(PkiError::new("ssh: rsa modulus too large"));
+                return Err(PkiError::limit("ssh: rsa modulus too large"));
             }
             if e.bits() > 24 {
-                return Err(PkiError::new("ssh: exponent too large"));
+                return Err(PkiError::limit("ssh: exponent too large"));
             }
             let e_small = i64::try_from(&e).unwrap_or(0);
             if e_small < 3 || e_small & 1 == 0 {
-                return Err(PkiError::new("ssh: incorrect exponent"));
+                return Err(PkiError::decode("ssh: incorrect exponent"));
             }
             w.mpint(&e);
             w.mpint(&n);
@@ -180,16 +180,16 @@ fn parse_public_key(blob: &[u8]) -> Result<(String, Vec<u8>), PkiError> {
             let g = r.mpint().ok_or_else(short)?;
             let y = r.mpint().ok_or_else(short)?;
             if p.bits() != 1024 {
-                return Err(PkiError::new("ssh: unsupported DSA key size"));
+                return Err(PkiError::unsupported("ssh: unsupported DSA key size"));
             }
             if q.bits() != 160 {
-                return Err(PkiError::new("ssh: unsupported DSA sub-prime size"));
+                return Err(PkiError::unsupported("ssh: unsupported DSA sub-prime size"));
             }
             if g >= p || g.sign() != Sign::Plus {
-                return Err(PkiError::new("ssh: DSA generator out of range"));
+                return Err(PkiError::decode("ssh: DSA generator out of range"));
             }
             if y.sign() != Sign::Plus || y >= p {
-                return Err(PkiError::new("ssh: DSA public value Y out of range"));
+                return Err(PkiError::decode("ssh: DSA public value Y out of range"));
             }
             for v in [&p, &q, &g, &y] {
                 w.mpint(v);
@@ -202,15 +202,15 @@ fn parse_public_key(blob: &[u8]) -> Result<(String, Vec<u8>), PkiError> {
                 b"nistp256" => Curve::P256,
                 b"nistp384" if algo != SK_ECDSA => Curve::P384,
                 b"nistp521" if algo != SK_ECDSA => Curve::P521,
-                _ => return Err(PkiError::new("ssh: unsupported curve")),
+                _ => return Err(PkiError::unsupported("ssh: unsupported curve")),
             };
             if algo != SK_ECDSA
                 && algo.as_bytes() != [b"ecdsa-sha2-".as_slice(), curve_name].concat()
             {
-                return Err(PkiError::new("ssh: algorithm type mismatch"));
+                return Err(PkiError::decode("ssh: algorithm type mismatch"));
             }
             if !curve.is_valid_uncompressed(point) {
-                return Err(PkiError::new("ssh: invalid curve point"));
+                return Err(PkiError::decode("ssh: invalid curve point"));
             }
             w.string(curve_name);
             w.string(point);
@@ -222,7 +222,7 @@ fn parse_public_key(blob: &[u8]) -> Result<(String, Vec<u8>), PkiError> {
         "ssh-ed25519" | SK_ED25519 => {
             let key = r.string().ok_or_else(short)?;
             if key.len() != 32 {
-                return Err(PkiError::new(format!(
+                return Err(PkiError::decode(format!(
                     "invalid size {} for Ed25519 public key",
                     key.len()
                 )));
@@ -234,14 +234,18 @@ fn parse_public_key(blob: &[u8]) -> Result<(String, Vec<u8>), PkiError> {
             }
         }
         a if a.ends_with("-cert-v01@openssh.com") => {
-            return Err(PkiError::new(format!(
+            return Err(PkiError::unsupported(format!(
                 "ssh certificate keys ({a}) are not supported yet"
             )))
         }
-        a => return Err(PkiError::new(format!("ssh: unknown key algorithm: {a}"))),
+        a => {
+            return Err(PkiError::unsupported(format!(
+                "ssh: unknown key algorithm: {a}"
+            )))
+        }
     }
     if !r.0.is_empty() {
-        return Err(PkiError::new("ssh: trailing junk in public key"));
+        return Err(PkiError::decode("ssh: trailing junk in public key"));
     }
     Ok((algo, w.0))
 }

@@ -7,35 +7,12 @@
 # (Go ignores them), bytes that are no response at all (refused by both).
 set -euo pipefail
 K="$GEN_KEYS"
-openssl req -x509 -new -key "$K/rsa2048.key" -subj "/CN=Gen TSA/O=Rekor Gen" -days 3650 -sha256 \
-    -addext "extendedKeyUsage=critical,timeStamping" -addext "keyUsage=critical,digitalSignature" \
-    -out tsa.crt 2>/dev/null
 for i in $(seq 12); do cat "$K/cert-mixed.crt"; done >many-certs.pem
-printf '01\n' >serial
-tsconf() { # FILE EXTRA-LINES
-    cat >"$1" <<CNF
-[ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
-serial = $PWD/serial
-crypto_device = builtin
-signer_digest = sha256
-default_policy = 1.2.3.4.1
-digests = sha256, sha384, sha512
-accuracy = secs:1, millisecs:500
-ordering = yes
-tsa_name = yes
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-$2
-CNF
-}
-tsconf ts.cnf ""
-tsconf ts-big.cnf "certs = $PWD/many-certs.pem"
+{ cat "$K/ts.cnf"; echo "certs = $PWD/many-certs.pem"; } >ts-big.cnf
 printf 'timestamped one\n' >d1.txt
 printf 'timestamped two\n' >d2.txt
 reply() { # QUERYFILE OUT [CONF]
-    openssl ts -reply -config "${3:-ts.cnf}" -queryfile "$1" -signer tsa.crt -inkey "$K/rsa2048.key" \
+    openssl ts -reply -config "${3:-$K/ts.cnf}" -queryfile "$1" -signer "$K/tsa.crt" -inkey "$K/tsa.key" \
         -out "$2" 2>/dev/null
 }
 openssl ts -query -data d1.txt -sha256 -cert -out q1.tsq 2>/dev/null

@@ -54,18 +54,19 @@ impl PgpKey {
     /// Rekor `pgp.NewPublicKey`.
     pub fn parse(input: &[u8]) -> Result<PgpKey, PkiError> {
         if input.len() < START.len() {
-            return Err(PkiError::new("unable to read PGP public key: EOF"));
+            return Err(PkiError::decode("unable to read PGP public key: EOF"));
         }
         let mut budget = Budget::default();
         let entities = if input.starts_with(START) {
             read_armored(input, &mut budget)?
         } else {
-            entity::read_key_ring(input, &mut budget)
-                .map_err(|e| PkiError::new(format!("error reading binary PGP public key: {e}")))?
+            entity::read_key_ring(input, &mut budget).map_err(|e| {
+                PkiError::decode(format!("error reading binary PGP public key: {e}"))
+            })?
         };
         let decryption_keys: usize = entities.iter().map(Entity::decryption_keys).sum();
         if entities.len() == decryption_keys {
-            return Err(PkiError::new("no PGP public keys could be read"));
+            return Err(PkiError::decode("no PGP public keys could be read"));
         }
         Ok(PgpKey { entities })
     }
@@ -89,7 +90,7 @@ fn read_armored(input: &[u8], budget: &mut Budget) -> Result<Vec<Entity>, PkiErr
             None => (rest, &rest[rest.len()..]),
         };
         if line.len() >= MAX_LINE {
-            return Err(PkiError::new(
+            return Err(PkiError::limit(
                 "error reading PGP public key: bufio.Scanner: token too long",
             ));
         }
@@ -101,16 +102,16 @@ fn read_armored(input: &[u8], budget: &mut Budget) -> Result<Vec<Entity>, PkiErr
             continue;
         }
         let Some(block) = armor::decode(&pending) else {
-            return Err(PkiError::new("invalid PGP public key provided: EOF"));
+            return Err(PkiError::decode("invalid PGP public key provided: EOF"));
         };
         if block.kind != PUBLIC_KEY_BLOCK && block.kind != PRIVATE_KEY_BLOCK {
-            return Err(PkiError::new("invalid PGP type detected"));
+            return Err(PkiError::decode("invalid PGP type detected"));
         }
         let body = block.body.ok_or_else(|| {
-            PkiError::new("error reading PGP public key: armored body is corrupt")
+            PkiError::decode("error reading PGP public key: armored body is corrupt")
         })?;
         let ring = entity::read_key_ring(&body, budget)
-            .map_err(|e| PkiError::new(format!("error reading PGP public key: {e}")))?;
+            .map_err(|e| PkiError::decode(format!("error reading PGP public key: {e}")))?;
         entities.extend(ring);
         pending.clear();
     }

@@ -30,7 +30,7 @@ impl Pkcs7Signature {
         let der = match pem::decode(input) {
             Some((block, _)) if block.kind == b"PKCS7" => block.bytes,
             Some((block, _)) => {
-                return Err(PkiError::new(format!(
+                return Err(PkiError::decode(format!(
                     "unknown PEM block type {} found during PKCS7 parsing",
                     String::from_utf8_lossy(&block.kind)
                 )))
@@ -60,7 +60,7 @@ fn unmarshal(der: &[u8]) -> Result<Val<'_>, PkiError> {
     let (psd, rest) =
         goasn1::unmarshal(der, &schema::CONTENT_INFO_SIGNED_DATA).map_err(asn1_error)?;
     if rest.iter().any(|&b| b != 0) {
-        return Err(PkiError::new(
+        return Err(PkiError::decode(
             "pkcs7: trailing garbage after PKCS#7 structure",
         ));
     }
@@ -71,7 +71,7 @@ fn unmarshal(der: &[u8]) -> Result<Val<'_>, PkiError> {
 /// can fail), then replaces the content info by one with only its type.
 fn detach(psd: &mut Val<'_>) -> Result<(), PkiError> {
     let Val::Struct { fields, .. } = psd else {
-        return Err(PkiError::new("pkcs7: not a signed-data content info"));
+        return Err(PkiError::decode("pkcs7: not a signed-data content info"));
     };
     let Some(Val::Struct {
         fields: signed_data,
@@ -83,16 +83,16 @@ fn detach(psd: &mut Val<'_>) -> Result<(), PkiError> {
         return Ok(());
     };
     let Some(content_info) = signed_data.get_mut(schema::SIGNED_DATA_CONTENT_INFO) else {
-        return Err(PkiError::new("pkcs7: signed data without content info"));
+        return Err(PkiError::decode("pkcs7: signed data without content info"));
     };
     let Val::Struct {
         raw: Some(raw),
         fields: ci_fields,
     } = content_info
     else {
-        return Err(PkiError::new("pkcs7: content info not parsed"));
+        return Err(PkiError::decode("pkcs7: content info not parsed"));
     };
-    content_bytes(raw).map_err(|e| PkiError::new(format!("pkcs7: {e}")))?;
+    content_bytes(raw).map_err(|e| PkiError::decode(format!("pkcs7: {e}")))?;
     let content_type = ci_fields.first().cloned().unwrap_or(Val::Zero);
     *content_info = Val::Struct {
         raw: None,
@@ -131,5 +131,5 @@ pub fn check_timestamp_response(der: &[u8]) -> Result<(), PkiError> {
 }
 
 fn asn1_error(e: Asn1Error) -> PkiError {
-    PkiError::new(e.to_string())
+    PkiError::decode(e.to_string())
 }

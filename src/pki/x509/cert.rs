@@ -28,7 +28,7 @@ pub struct Certificate {
 }
 
 fn fail<T>(message: &str) -> Result<T, PkiError> {
-    Err(PkiError::new(format!("x509: {message}")))
+    Err(PkiError::decode(format!("x509: {message}")))
 }
 
 /// Go `x509.ParseCertificate`.

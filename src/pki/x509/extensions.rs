@@ -33,7 +33,7 @@ pub struct Sans {
 }
 
 fn fail<T>(message: &str) -> Result<T, PkiError> {
-    Err(PkiError::new(format!("x509: {message}")))
+    Err(PkiError::decode(format!("x509: {message}")))
 }
 
 /// Go `processExtensions`, returning the SANs.
@@ -130,8 +130,9 @@ fn subject_alt_names(value: &[u8]) -> Result<Sans, PkiError> {
             2 => sans.dns.push(ia5(data, "SAN dNSName is malformed")?),
             6 => {
                 let uri = ia5(data, "SAN uniformResourceIdentifier is malformed")?;
-                let parsed = GoUrl::parse(uri.as_bytes())
-                    .map_err(|e| PkiError::new(format!("x509: cannot parse URI {uri:?}: {e}")))?;
+                let parsed = GoUrl::parse(uri.as_bytes()).map_err(|e| {
+                    PkiError::decode(format!("x509: cannot parse URI {uri:?}: {e}"))
+                })?;
                 if !parsed.host().is_empty() && !domain_name_valid(parsed.host(), false) {
                     return fail(&format!("cannot parse URI {uri:?}: invalid domain"));
                 }

@@ -37,7 +37,7 @@ impl X509Key {
     pub fn parse(input: &[u8]) -> Result<X509Key, PkiError> {
         let trimmed = trim_space(input);
         let Some((block, rest)) = pem::decode(trimmed) else {
-            return Err(PkiError::new("invalid public key: failure decoding PEM"));
+            return Err(PkiError::decode("invalid public key: failure decoding PEM"));
         };
         if !rest.is_empty() {
             return parse_chain(trimmed).map(X509Key::Chain);
@@ -48,7 +48,7 @@ impl X509Key {
                 Ok(X509Key::Bare(marshal_pkix_public_key(&key)))
             }
             b"CERTIFICATE" => parse_certificate(&block.bytes).map(X509Key::Certificate),
-            other => Err(PkiError::new(format!(
+            other => Err(PkiError::decode(format!(
                 "invalid public key: cannot handle type {}",
                 String::from_utf8_lossy(other)
             ))),
@@ -93,12 +93,12 @@ fn parse_chain(trimmed: &[u8]) -> Result<Vec<Certificate>, PkiError> {
     let mut remaining = trim_space(trimmed);
     while !remaining.is_empty() {
         if certs.len() == MAX_CHAIN_CERTIFICATES {
-            return Err(PkiError::new(
+            return Err(PkiError::limit(
                 "too many certificates specified in PEM block",
             ));
         }
         let Some((block, rest)) = pem::decode(remaining) else {
-            return Err(PkiError::new("error during PEM decoding"));
+            return Err(PkiError::decode("error during PEM decoding"));
         };
         certs.push(parse_certificate(&block.bytes)?);
         remaining = rest;

@@ -50,7 +50,7 @@ pub fn parse_public_key(
     context: Context,
 ) -> Result<Option<ParsedKey>, PkiError> {
     let data = key.right_align();
-    let err = |m: &str| Err(PkiError::new(format!("x509: {m}")));
+    let err = |m: &str| Err(PkiError::decode(format!("x509: {m}")));
     match algorithm.bytes() {
         OID_RSA => {
             if params_full != NULL_BYTES {
@@ -89,7 +89,7 @@ pub fn parse_public_key(
                 _ => return err("unsupported elliptic curve"),
             };
             if !curve.is_valid_uncompressed(&data) {
-                return Err(PkiError::new("ecdsa: invalid public key"));
+                return Err(PkiError::decode("ecdsa: invalid public key"));
             }
             Ok(Some(ParsedKey::Ecdsa { curve, point: data }))
         }
@@ -107,7 +107,7 @@ pub fn parse_public_key(
                 return err("X25519 key encoded with illegal parameters");
             }
             if data.len() != 32 {
-                return Err(PkiError::new("crypto/ecdh: invalid public key"));
+                return Err(PkiError::decode("crypto/ecdh: invalid public key"));
             }
             Ok(Some(ParsedKey::X25519(data)))
         }
@@ -138,13 +138,13 @@ pub fn parse_public_key(
 /// `encoding/asn1` (trailing elements inside a SEQUENCE are ignored,
 /// trailing bytes after it are not).
 pub fn parse_pkix_public_key(der_bytes: &[u8]) -> Result<ParsedKey, PkiError> {
-    let malformed = || PkiError::new("asn1: structure error: malformed public key info");
+    let malformed = || PkiError::decode("asn1: structure error: malformed public key info");
     let (outer, rest) = asn1_element(der_bytes).ok_or_else(malformed)?;
     if !is_universal(&outer.header, 16, true) {
         return Err(malformed());
     }
     if !rest.is_empty() {
-        return Err(PkiError::new(
+        return Err(PkiError::decode(
             "x509: trailing data after ASN.1 of public-key",
         ));
     }
@@ -168,7 +168,7 @@ pub fn parse_pkix_public_key(der_bytes: &[u8]) -> Result<ParsedKey, PkiError> {
     }
     let key = BitString::parse(bits.contents).ok_or_else(malformed)?;
     parse_public_key(algorithm, params_full, key, Context::BareKey)?
-        .ok_or_else(|| PkiError::new("x509: unknown public key algorithm"))
+        .ok_or_else(|| PkiError::unsupported("x509: unknown public key algorithm"))
 }
 
 fn is_universal(h: &der::Asn1Header, number: u32, constructed: bool) -> bool {
@@ -209,7 +209,7 @@ pub fn marshal_pkix_public_key(key: &ParsedKey) -> Result<Vec<u8>, PkiError> {
         ParsedKey::Ed25519(k) => (tlv(tag::SEQUENCE, &tlv(tag::OID, OID_ED25519)), k.clone()),
         ParsedKey::X25519(k) => (tlv(tag::SEQUENCE, &tlv(tag::OID, OID_X25519)), k.clone()),
         ParsedKey::Dsa => {
-            return Err(PkiError::new(
+            return Err(PkiError::unsupported(
                 "x509: unsupported public key type: *dsa.PublicKey",
             ))
         }
