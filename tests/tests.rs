@@ -6,7 +6,7 @@
 //!
 //! Services: the sink and scenario modules need the private Redis and
 //! MariaDB of `harness/services.sh` (`start`, then `eval "$(harness/services.sh
-//! env)"`); the entry modules need only the corpus beside the repository and
+//! env)"`); the entry modules need only the vendored corpus (testdata/corpus) and
 //! the `openssl`, `gpg` and `ssh-keygen` programs (`make deps`).
 //!
 //! A new test file is a module here: `mod name;` below, `use crate::util;`
@@ -22,7 +22,9 @@ mod entry_edge;
 mod entry_kinds;
 mod entry_pgp;
 mod entry_robustness;
+mod go_lower;
 mod layout;
+mod lease_shards;
 mod scenarios_keys;
 mod scenarios_mysql;
 mod scenarios_redis;
