@@ -30,7 +30,7 @@ const NEWER_THAN_GO: &[(char, char)] = &[
 /// Go `strings.ToLower`: every character mapped on its own with the simple
 /// lowercase mapping (`unicode.ToLower`) of Go's Unicode version. Used for
 /// the hash keys (`HK`) and, once, by the Redis sink, which stores keys the
-/// way Rekor's Redis index does (INDEX_KEYS.md §2.3, §6).
+/// way Rekor's Redis index does (docs/INDEX_KEYS.md §2.3, §6).
 ///
 /// `char::to_lowercase` is the simple mapping for every character except
 /// U+0130 `İ`, the only character whose unconditional full lowercase
