@@ -60,6 +60,33 @@ impl LogInfo {
             .iter()
             .fold(self.active_tree_size, |sum, n| sum.saturating_add(*n))
     }
+
+    /// Why `--end` probably is a mistake: the log has inactive shards and
+    /// `end` stops short of its last index. That is what a wrapper that
+    /// computes `--end` as `treeSize - 1` of `GET /api/v1/log` gets, since
+    /// `treeSize` counts the active shard only, while log indices count
+    /// every shard.
+    pub fn end_warning(&self, end: u64) -> Option<String> {
+        let last = self.total_size().checked_sub(1)?;
+        if self.inactive_tree_sizes.is_empty() || end >= last {
+            return None;
+        }
+        let active_only = if end.checked_add(1) == Some(self.active_tree_size) {
+            " --end is the active shard's treeSize-1, but"
+        } else {
+            ""
+        };
+        Some(format!(
+            "--end {end} stops short of the log's last index {last}:{active_only} log indices \
+             count the {} inactive shard(s) too (treeSize {} + inactiveShards[].treeSize {}); \
+             indices {}..={last} are not indexed by this run. Omit --end to index up to the \
+             log's last index",
+            self.inactive_tree_sizes.len(),
+            self.active_tree_size,
+            self.total_size() - self.active_tree_size,
+            end + 1,
+        ))
+    }
 }
 
 /// One log entry as the server returned it, not yet decoded.
@@ -135,6 +162,15 @@ impl RekorClient {
         } else {
             builder.max_idle_connections(0)
         };
+        if config.address.to_ascii_lowercase().starts_with("https://") {
+            // The platform's trust (system store, SSL_CERT_FILE/DIR), not
+            // only ureq's compiled-in roots: Rekor may sit behind a private CA.
+            builder = builder.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(crate::tls::roots().ureq_root_certs())
+                    .build(),
+            );
+        }
         RekorClient {
             agent: ureq::Agent::with_parts(
                 builder.build(),
@@ -588,6 +624,33 @@ mod tests {
             let info = client(&address, 0).log_info().unwrap();
             assert_eq!(info.total_size(), total, "{answer}");
         }
+    }
+
+    #[test]
+    fn end_warning_for_sharded_logs_only() {
+        let sharded = LogInfo {
+            active_tree_size: 10,
+            inactive_tree_sizes: vec![5, 7],
+        };
+        let warning = sharded.end_warning(9).expect("treeSize-1 of a sharded log");
+        assert!(warning.contains("--end 9 stops short of the log's last index 21"));
+        assert!(warning.contains("active shard's treeSize-1"));
+        assert!(warning.contains("indices 10..=21"));
+        let other = sharded
+            .end_warning(15)
+            .expect("any end short of the last index");
+        assert!(!other.contains("treeSize-1"), "{other}");
+        assert_eq!(sharded.end_warning(21), None);
+        let single = LogInfo {
+            active_tree_size: 10,
+            inactive_tree_sizes: vec![],
+        };
+        assert_eq!(single.end_warning(5), None);
+        let empty = LogInfo {
+            active_tree_size: 0,
+            inactive_tree_sizes: vec![],
+        };
+        assert_eq!(empty.end_warning(0), None);
     }
 
     #[test]
