@@ -532,6 +532,12 @@ enum Attempt {
 
 fn classify_transport_error(e: ureq::Error) -> Attempt {
     match e {
+        // ureq reports a rejected certificate as an I/O error; like Go's
+        // retryablehttp, do not retry it.
+        ureq::Error::Io(io) if crate::tls::is_certificate_error(&io) => Attempt::Fatal(anyhow!(
+            "{io}{}",
+            crate::tls::certificate_hint(&io.to_string())
+        )),
         ureq::Error::Io(_)
         | ureq::Error::Timeout(_)
         | ureq::Error::HostNotFound

@@ -251,6 +251,26 @@ impl TrustRoots {
     }
 }
 
+/// Whether an I/O error is a server certificate rustls rejected (ureq
+/// reports TLS failures as I/O errors).
+pub fn is_certificate_error(e: &io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
+}
+
+/// What to add to an error message that reports a rejected server
+/// certificate (as rustls words it, whichever client passed it on), or
+/// nothing for any other error.
+pub fn certificate_hint(error: &str) -> &'static str {
+    if error.contains("invalid peer certificate") {
+        " (if the server's certificate comes from a private CA, add the CA with \
+         SSL_CERT_FILE or SSL_CERT_DIR)"
+    } else {
+        ""
+    }
+}
+
 /// Every PEM certificate in a file; an error only when the file cannot be
 /// read at all.
 fn read_pem(path: &Path) -> io::Result<Vec<CertificateDer<'static>>> {
@@ -409,6 +429,22 @@ mod tests {
                 roots.describe()
             );
         }
+    }
+
+    #[test]
+    fn certificate_errors_are_recognised() {
+        let rejected = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let io = io::Error::new(io::ErrorKind::InvalidData, rejected.clone());
+        assert!(is_certificate_error(&io));
+        assert!(!is_certificate_error(&io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::DecryptError
+        )));
+        assert!(!is_certificate_error(&io::Error::from(
+            io::ErrorKind::ConnectionRefused
+        )));
+        assert!(certificate_hint(&rejected.to_string()).contains("SSL_CERT_DIR"));
+        assert_eq!(certificate_hint("connection refused"), "");
     }
 
     #[test]

@@ -115,7 +115,11 @@ impl MysqlBackend {
                 other => other,
             },
         };
-        result.map_err(|e| anyhow!("{}: connect failed: {}", self.describe(), self.explain(&e)))
+        result.map_err(|e| {
+            let why = self.explain(&e);
+            let hint = crate::tls::certificate_hint(&why);
+            anyhow!("{}: connect failed: {why}{hint}", self.describe())
+        })
     }
 
     /// The error without the crate's `DriverError { … }` wrapping, and with

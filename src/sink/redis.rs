@@ -123,11 +123,11 @@ impl RedisBackend {
         let connection = client
             .get_connection_with_timeout(CONNECT_TIMEOUT)
             .map_err(|e| {
+                let why = explain(&e, CONNECT_TIMEOUT);
                 anyhow!(
-                    "{}: connect failed: {}{}",
+                    "{}: connect failed: {why}{}",
                     self.context(),
-                    explain(&e, CONNECT_TIMEOUT),
-                    self.tls_hint()
+                    self.tls_hint(&why)
                 )
             })?;
         // A PING under the connect timeout proves the server answers, also
@@ -154,12 +154,15 @@ impl RedisBackend {
     }
 
     /// A TLS handshake against a plain server (or the reverse) fails with
-    /// an obscure protocol error; say what the likely cause is.
-    fn tls_hint(&self) -> &'static str {
-        if self.tls {
-            " (TLS was requested with --redis-enable-tls; does the server accept TLS on this port?)"
-        } else {
-            ""
+    /// an obscure protocol error; say what the likely cause is. A rejected
+    /// certificate has its own hint.
+    fn tls_hint(&self, why: &str) -> &'static str {
+        match crate::tls::certificate_hint(why) {
+            "" if self.tls => {
+                " (TLS was requested with --redis-enable-tls; does the server accept TLS on this port?)"
+            }
+            "" => "",
+            hint => hint,
         }
     }
 }
