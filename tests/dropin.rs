@@ -6,18 +6,16 @@
 //! Against the real Redis of `harness/services.sh` (and a private one for
 //! ACL users), with the replay Rekor server.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::backend::{assert_same, Checkpoint};
-use support::redis_backend::RedisBackend;
-use support::tool::{self, Outcome, EXIT_FATAL, EXIT_USAGE};
-use support::Fixture;
+use crate::support::backend::{assert_same, Checkpoint};
+use crate::support::redis_backend::RedisBackend;
+use crate::support::tool::{self, Outcome, EXIT_FATAL, EXIT_USAGE};
+use crate::support::Fixture;
 
 /// A directory with `backfill-redis` linked to the built binary, as the
 /// operator's image names its entrypoint.
@@ -268,10 +266,7 @@ const DEFAULT_PASSWORD: &str = "default-user-pw";
 impl AclRedis {
     fn start() -> AclRedis {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = crate::util::free_port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])

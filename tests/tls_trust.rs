@@ -8,25 +8,17 @@
 //! redis-server with `--tls-port`. MySQL: a MariaDB with `ssl-cert`. The
 //! index is read back over plain connections.
 
-mod support;
-
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::backend::assert_same;
-use support::mysql_backend::MysqlBackend;
-use support::redis_backend::RedisBackend;
-use support::tool::{self, Outcome, EXIT_FATAL};
-use support::Fixture;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
+use crate::support::backend::assert_same;
+use crate::support::mysql_backend::MysqlBackend;
+use crate::support::redis_backend::RedisBackend;
+use crate::support::tool::{self, Outcome, EXIT_FATAL};
+use crate::support::Fixture;
+use crate::util::free_port;
 
 fn wait_for_port(what: &str, port: u16, log: Option<&Path>) {
     let deadline = Instant::now() + Duration::from_secs(60);
