@@ -8,9 +8,11 @@ BIN := target/release/rekor-backfill
 
 all: build
 
-## build: the release binary, target/release/rekor-backfill
+## build: the release binary, target/release/rekor-backfill (and the
+## backfill-redis link: the Redis-only name of the RHTAS operator's image)
 build:
 	$(CARGO) build --release
+	ln -sf rekor-backfill target/release/backfill-redis
 
 ## deps: system packages (Redis, MariaDB, openssl, gpg, minisign); needs root
 deps:

@@ -8,6 +8,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v minisign >/dev/null || need+=(minisign)
 command -v openssl >/dev/null || need+=(openssl)
+command -v socat >/dev/null || need+=(socat) # TLS proxy in tests/tls_trust.rs
 command -v gpg >/dev/null || need+=(gnupg)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v python3 >/dev/null || need+=(python3)

@@ -39,11 +39,6 @@ impl CheckpointName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// The Redis key that holds this checkpoint.
-    pub fn redis_key(&self) -> String {
-        format!("rekor-backfill:checkpoint:{}", self.0)
-    }
 }
 
 impl fmt::Display for CheckpointName {

@@ -56,6 +56,32 @@ pub struct Args {
     #[argh(switch)]
     pub redis_insecure_skip_verify: bool,
 
+    /// redis as a URL, redis[s]://[user[:password]@]host[:port][/db]: with an
+    /// ACL user and a database number; rediss:// is TLS. Instead of
+    /// --redis-hostname and --redis-port
+    #[argh(option)]
+    pub redis_url: Option<String>,
+
+    /// deprecated: use --redis-hostname (the flag of the old backfill-redis)
+    #[argh(option)]
+    pub hostname: Option<String>,
+
+    /// deprecated: use --redis-port
+    #[argh(option)]
+    pub port: Option<String>,
+
+    /// deprecated: use --redis-password or REDIS_PASSWORD
+    #[argh(option)]
+    pub password: Option<String>,
+
+    /// deprecated: use --redis-enable-tls
+    #[argh(switch)]
+    pub enable_tls: bool,
+
+    /// deprecated: use --redis-insecure-skip-verify
+    #[argh(switch)]
+    pub insecure_skip_verify: bool,
+
     /// mysql DSN, user:pass@tcp(host:port)/db?params or mysql://user:pass@host:port/db
     /// (or set MYSQL_DSN)
     #[argh(option)]
@@ -126,11 +152,49 @@ pub enum Command {
 #[argh(subcommand, name = "keys")]
 pub struct KeysCommand {}
 
+/// Which program the binary was started as (its `argv[0]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// `rekor-backfill`, or any other name: Redis or MySQL.
+    RekorBackfill,
+    /// `backfill-redis`, the name of the RHTAS operator's image entrypoint
+    /// (Rekor's Go backfill-index built for Redis only): the same flags,
+    /// Redis only. `--mysql-dsn` is refused and `MYSQL_DSN` ignored, so a
+    /// stray variable in the pod cannot send the index elsewhere.
+    BackfillRedis,
+}
+
+impl Program {
+    pub const BACKFILL_REDIS: &'static str = "backfill-redis";
+
+    /// By the file name of `argv[0]`, without its directory.
+    pub fn from_argv0(argv0: &str) -> Program {
+        let name = std::path::Path::new(argv0)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(argv0);
+        if name == Program::BACKFILL_REDIS {
+            Program::BackfillRedis
+        } else {
+            Program::RekorBackfill
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Program::RekorBackfill => "rekor-backfill",
+            Program::BackfillRedis => Program::BACKFILL_REDIS,
+        }
+    }
+}
+
 /// Switches of [`Args`]: Go lets them take `=true` / `=false`.
 const SWITCHES: &[&str] = &[
     "rekor-disable-keepalives",
     "redis-enable-tls",
     "redis-insecure-skip-verify",
+    "enable-tls",
+    "insecure-skip-verify",
     "dry-run",
     "reset-checkpoint",
     "version",
@@ -242,6 +306,45 @@ mod tests {
         assert_eq!(a.rekor_header, ["A=1", "B=2"]);
         assert!(!a.rekor_disable_keepalives);
         assert!(a.command.is_none());
+    }
+
+    #[test]
+    fn program_by_argv0() {
+        assert_eq!(
+            Program::from_argv0("backfill-redis"),
+            Program::BackfillRedis
+        );
+        assert_eq!(
+            Program::from_argv0("/usr/local/bin/backfill-redis"),
+            Program::BackfillRedis
+        );
+        assert_eq!(
+            Program::from_argv0("rekor-backfill"),
+            Program::RekorBackfill
+        );
+        assert_eq!(
+            Program::from_argv0("/x/backfill-redis.old"),
+            Program::RekorBackfill
+        );
+        assert_eq!(Program::from_argv0(""), Program::RekorBackfill);
+    }
+
+    #[test]
+    fn old_helm_chart_flags_parse() {
+        let a = parse(&[
+            "--hostname=redis",
+            "--port=6379",
+            "--password",
+            "-pw-",
+            "--enable-tls=true",
+            "-insecure-skip-verify",
+        ])
+        .unwrap();
+        assert_eq!(a.hostname.as_deref(), Some("redis"));
+        assert_eq!(a.port.as_deref(), Some("6379"));
+        assert_eq!(a.password.as_deref(), Some("-pw-"));
+        assert!(a.enable_tls && a.insecure_skip_verify);
+        assert!(!parse(&["--enable-tls=false"]).unwrap().enable_tls);
     }
 
     #[test]

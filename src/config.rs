@@ -1,9 +1,13 @@
 //! Validated, resolved configuration (the "high level" arguments).
 //!
 //! Everything the user typed is checked here, once, before any thread starts:
-//! backend choice, durations, headers, checkpoint name. Nothing downstream
-//! re-validates flags. Secrets are wrapped in [`Secret`] so `Debug` of a
-//! `Config` is safe to log.
+//! backend choice (with the MySQL DSN and the Redis URL parsed), durations,
+//! headers, checkpoint name. Nothing downstream re-validates flags. Secrets
+//! are wrapped in [`Secret`] so `Debug` of a `Config` is safe to log.
+//!
+//! The old helm-chart flags of Rekor's first `backfill-redis` (`--hostname`,
+//! `--port`, `--password`, `--enable-tls`, `--insecure-skip-verify`) are
+//! folded into their `--redis-*` names here, with a deprecation warning.
 
 use std::fmt;
 use std::num::{NonZeroU64, NonZeroUsize};
@@ -11,10 +15,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::checkpoint::CheckpointName;
-use crate::cli::Args;
+use crate::cli::{Args, Program};
 use crate::duration::parse_go_duration;
 use crate::redact::Secret;
 use crate::shard::ShardPart;
+
+mod address;
+mod mysql_dsn;
+mod redis_url;
+
+pub use self::mysql_dsn::{MysqlAddress, MysqlDsn, MysqlTls};
+pub use self::redis_url::RedisUrl;
 
 /// A problem with the command line or the environment: exit status 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,12 +79,16 @@ pub enum BackendChoice {
     Redis {
         host: String,
         port: u16,
+        /// ACL user (`--redis-url` only); `None` is Redis' `default` user.
+        username: Option<String>,
         password: Option<Secret>,
+        /// Logical database (`--redis-url` only).
+        db: u32,
         tls: bool,
         insecure_skip_verify: bool,
     },
     Mysql {
-        dsn: Secret,
+        dsn: MysqlDsn,
     },
 }
 
@@ -107,13 +122,23 @@ pub struct Config {
 }
 
 impl Config {
-    /// Validates `args`. `env` looks up environment variables (a parameter
-    /// so tests need not touch the process environment).
+    /// Validates `args` for `rekor-backfill`. `env` looks up environment
+    /// variables (a parameter so tests need not touch the process
+    /// environment).
     pub fn from_args(
         args: &Args,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, UsageError> {
-        let backend = backend_choice(args, env)?;
+        Config::for_program(Program::RekorBackfill, args, env)
+    }
+
+    /// Validates `args` for the program the binary was started as.
+    pub fn for_program(
+        program: Program,
+        args: &Args,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, UsageError> {
+        let backend = backend_choice(program, args, env)?;
         let rekor = rekor_config(args)?;
         let concurrency = match args.concurrency {
             None => NonZeroUsize::MIN,
@@ -206,58 +231,180 @@ fn shard_part(
 
 /// The Go tool's rules: MySQL if a DSN is given, Redis if any Redis flag is;
 /// both is ambiguous; neither is an error. Secrets from the environment only
-/// fill in, they never choose the backend.
+/// fill in, they never choose the backend. As `backfill-redis`, Redis only.
 fn backend_choice(
+    program: Program,
     args: &Args,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<BackendChoice, UsageError> {
-    let redis_flags =
-        args.redis_hostname.is_some() || args.redis_port.is_some() || args.redis_password.is_some();
+    let redis = RedisFlags::from_args(args)?;
+    let redis_flags = redis.hostname.is_some()
+        || redis.port.is_some()
+        || redis.password.is_some()
+        || args.redis_url.is_some();
+    if program == Program::BackfillRedis {
+        if args.mysql_dsn.is_some() {
+            return usage(
+                "backfill-redis writes to Redis only: --mysql-dsn is not accepted under this name (run it as rekor-backfill)",
+            );
+        }
+        return redis_choice(&redis, args, env);
+    }
     if args.mysql_dsn.is_some() && redis_flags {
         return usage(
             "Ambiguous backend: set either --mysql-dsn (MySQL) or --redis-hostname/--redis-port (Redis), not both",
         );
     }
-    if redis_flags
-        || (args.mysql_dsn.is_none() && env("MYSQL_DSN").is_none() && args.redis_enable_tls)
-    {
-        let Some(host) = args.redis_hostname.clone().filter(|h| !h.is_empty()) else {
-            return usage("Redis address must be set (--redis-hostname)");
-        };
-        let Some(port) = args.redis_port.as_deref().filter(|p| !p.is_empty()) else {
-            return usage("Redis port must be set (--redis-port)");
-        };
-        let port: u16 = match port.parse() {
-            Ok(p) if p > 0 => p,
-            _ => {
-                return usage(format!(
-                    "--redis-port must be a port number 1-65535, got {port:?}"
-                ))
-            }
-        };
-        let password = args
-            .redis_password
-            .clone()
-            .or_else(|| env("REDIS_PASSWORD"))
-            .filter(|p| !p.is_empty())
-            .map(Secret::new);
-        return Ok(BackendChoice::Redis {
-            host,
-            port,
-            password,
-            tls: args.redis_enable_tls,
-            insecure_skip_verify: args.redis_insecure_skip_verify,
-        });
+    if redis_flags || (args.mysql_dsn.is_none() && env("MYSQL_DSN").is_none() && redis.enable_tls) {
+        return redis_choice(&redis, args, env);
     }
     if let Some(dsn) = args.mysql_dsn.clone().or_else(|| env("MYSQL_DSN")) {
         if dsn.is_empty() {
             return usage("--mysql-dsn is empty");
         }
         return Ok(BackendChoice::Mysql {
-            dsn: Secret::new(dsn),
+            dsn: MysqlDsn::parse(&dsn).map_err(UsageError)?,
         });
     }
     usage("Must set --mysql-dsn (or MYSQL_DSN) for MySQL or --redis-hostname and --redis-port for Redis")
+}
+
+/// The Redis flags, with the deprecated names of the old `backfill-redis`
+/// (Rekor's helm chart) folded into the `--redis-*` ones.
+struct RedisFlags {
+    hostname: Option<String>,
+    port: Option<String>,
+    password: Option<String>,
+    enable_tls: bool,
+    insecure_skip_verify: bool,
+}
+
+impl RedisFlags {
+    fn from_args(args: &Args) -> Result<RedisFlags, UsageError> {
+        Ok(RedisFlags {
+            hostname: aliased(
+                &args.redis_hostname,
+                "redis-hostname",
+                &args.hostname,
+                "hostname",
+            )?,
+            port: aliased(&args.redis_port, "redis-port", &args.port, "port")?,
+            password: aliased(
+                &args.redis_password,
+                "redis-password",
+                &args.password,
+                "password",
+            )?,
+            enable_tls: aliased_switch(args.redis_enable_tls, args.enable_tls, "enable-tls"),
+            insecure_skip_verify: aliased_switch(
+                args.redis_insecure_skip_verify,
+                args.insecure_skip_verify,
+                "insecure-skip-verify",
+            ),
+        })
+    }
+}
+
+fn deprecated(old: &str) {
+    log::warn!("--{old} is deprecated (a flag of the old backfill-redis); use --redis-{old}");
+}
+
+/// The value of `--{new}` or of its deprecated alias `--{old}`; both is an error.
+fn aliased(
+    new: &Option<String>,
+    new_name: &str,
+    old: &Option<String>,
+    old_name: &str,
+) -> Result<Option<String>, UsageError> {
+    match (new, old) {
+        (Some(_), Some(_)) => usage(format!(
+            "--{old_name} is the deprecated name of --{new_name}: give only one"
+        )),
+        (None, Some(value)) => {
+            deprecated(old_name);
+            Ok(Some(value.clone()))
+        }
+        (new, None) => Ok(new.clone()),
+    }
+}
+
+fn aliased_switch(new: bool, old: bool, old_name: &str) -> bool {
+    if old {
+        deprecated(old_name);
+    }
+    new || old
+}
+
+fn redis_choice(
+    flags: &RedisFlags,
+    args: &Args,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<BackendChoice, UsageError> {
+    let fallback_password = || {
+        flags
+            .password
+            .clone()
+            .or_else(|| env("REDIS_PASSWORD"))
+            .filter(|p| !p.is_empty())
+            .map(Secret::new)
+    };
+    if let Some(url) = &args.redis_url {
+        if flags.hostname.is_some() || flags.port.is_some() {
+            return usage(
+                "--redis-url and --redis-hostname/--redis-port both name the Redis server: give one",
+            );
+        }
+        let url = RedisUrl::parse(url).map_err(UsageError)?;
+        if flags.enable_tls && !url.tls {
+            return usage("--redis-enable-tls with a redis:// URL: use rediss:// for TLS");
+        }
+        let password = match url.password {
+            Some(_) if flags.password.is_some() => {
+                return usage(
+                    "the Redis password is given twice, in --redis-url and in --redis-password: give it once",
+                )
+            }
+            Some(password) => Some(password),
+            None => fallback_password(),
+        };
+        if let (Some(user), None) = (&url.username, &password) {
+            return usage(format!(
+                "--redis-url names the ACL user {user:?} but no password: add it to the URL, or set --redis-password or REDIS_PASSWORD"
+            ));
+        }
+        return Ok(BackendChoice::Redis {
+            host: url.host,
+            port: url.port,
+            username: url.username,
+            password,
+            db: url.db,
+            tls: url.tls,
+            insecure_skip_verify: flags.insecure_skip_verify,
+        });
+    }
+    let Some(host) = flags.hostname.clone().filter(|h| !h.is_empty()) else {
+        return usage("Redis address must be set (--redis-hostname or --redis-url)");
+    };
+    let Some(port) = flags.port.as_deref().filter(|p| !p.is_empty()) else {
+        return usage("Redis port must be set (--redis-port)");
+    };
+    let port: u16 = match port.parse() {
+        Ok(p) if p > 0 => p,
+        _ => {
+            return usage(format!(
+                "--redis-port must be a port number 1-65535, got {port:?}"
+            ))
+        }
+    };
+    Ok(BackendChoice::Redis {
+        host,
+        port,
+        username: None,
+        password: fallback_password(),
+        db: 0,
+        tls: flags.enable_tls,
+        insecure_skip_verify: flags.insecure_skip_verify,
+    })
 }
 
 fn rekor_config(args: &Args) -> Result<RekorConfig, UsageError> {
@@ -483,6 +630,184 @@ mod tests {
         .unwrap();
         assert!(c.checkpoint.reset && c.dry_run);
         assert_eq!(c.checkpoint.name.as_str(), "nightly");
+    }
+
+    /// The Redis part of a config, as a tuple that is easy to compare.
+    fn redis(c: &Config) -> (String, u16, Option<String>, Option<String>, u32, bool, bool) {
+        match &c.backend {
+            BackendChoice::Redis {
+                host,
+                port,
+                username,
+                password,
+                db,
+                tls,
+                insecure_skip_verify,
+            } => (
+                host.clone(),
+                *port,
+                username.clone(),
+                password.as_ref().map(|p| p.expose().to_string()),
+                *db,
+                *tls,
+                *insecure_skip_verify,
+            ),
+            other => panic!("expected redis, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn old_helm_chart_flags_are_aliases() {
+        let c = config(&[
+            REKOR,
+            "--hostname=h",
+            "--port=7",
+            "--password=pw",
+            "--enable-tls",
+            "--insecure-skip-verify",
+        ])
+        .unwrap();
+        assert_eq!(
+            redis(&c),
+            ("h".into(), 7, None, Some("pw".into()), 0, true, true)
+        );
+        // mixed with the new names
+        let c = config(&[REKOR, "--hostname=h", "--redis-port=7"]).unwrap();
+        assert_eq!(redis(&c).1, 7);
+        // the old --port alone chooses Redis, like --redis-port
+        let err = config(&[REKOR, "--port=7"]).unwrap_err().0;
+        assert!(err.contains("Redis address must be set"), "{err}");
+        for list in [
+            [
+                REKOR,
+                "--hostname=a",
+                "--redis-hostname=b",
+                "--redis-port=1",
+            ],
+            [REKOR, "--port=1", "--redis-port=2", "--redis-hostname=h"],
+            [
+                REKOR,
+                "--password=a",
+                "--redis-password=b",
+                "--redis-hostname=h",
+            ],
+        ] {
+            let err = config(&list).unwrap_err().0;
+            assert!(err.contains("deprecated name"), "{list:?}: {err}");
+            assert!(!err.contains("=a") && !err.contains("=b"), "{err}");
+        }
+        let err = config(&[REKOR, "--mysql-dsn=u@/d", "--hostname=h"])
+            .unwrap_err()
+            .0;
+        assert!(err.contains("Ambiguous"), "{err}");
+    }
+
+    #[test]
+    fn redis_url_with_acl_user_and_db() {
+        let c = config(&[REKOR, "--redis-url=rediss://idx:s3cret@r.example:6380/4"]).unwrap();
+        assert_eq!(
+            redis(&c),
+            (
+                "r.example".into(),
+                6380,
+                Some("idx".into()),
+                Some("s3cret".into()),
+                4,
+                true,
+                false
+            )
+        );
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let c = config(&[
+            REKOR,
+            "--redis-url=redis://h",
+            "--redis-insecure-skip-verify",
+        ])
+        .unwrap();
+        assert_eq!(redis(&c), ("h".into(), 6379, None, None, 0, false, true));
+        // the password may come from the flag or the environment instead
+        let env = |name: &str| (name == "REDIS_PASSWORD").then(|| "from-env".to_string());
+        let c = Config::from_args(&args(&[REKOR, "--redis-url=redis://idx@h/1"]), &env).unwrap();
+        assert_eq!(redis(&c).3.as_deref(), Some("from-env"));
+        let c = config(&[
+            REKOR,
+            "--redis-url=redis://idx@h/1",
+            "--redis-password=flag",
+        ])
+        .unwrap();
+        assert_eq!(redis(&c).3.as_deref(), Some("flag"));
+        // a URL password wins over the environment, not over a flag
+        let c = Config::from_args(&args(&[REKOR, "--redis-url=redis://:url@h"]), &env).unwrap();
+        assert_eq!(redis(&c).3.as_deref(), Some("url"));
+    }
+
+    #[test]
+    fn redis_url_conflicts() {
+        let err = |l: &[&str]| config(l).unwrap_err().0;
+        let url = "--redis-url=redis://:p4ss@h:1/2";
+        assert!(err(&[REKOR, url, "--redis-hostname=h"]).contains("give one"));
+        assert!(err(&[REKOR, url, "--port=1"]).contains("give one"));
+        assert!(err(&[REKOR, url, "--redis-password=x"]).contains("given twice"));
+        assert!(err(&[REKOR, url, "--redis-enable-tls"]).contains("rediss://"));
+        assert!(err(&[REKOR, url, "--mysql-dsn=u@/d"]).contains("Ambiguous"));
+        assert!(err(&[REKOR, "--redis-url=redis://user@h"]).contains("no password"));
+        let bad = err(&[REKOR, "--redis-url=redis://:p4ss@h:x/2"]);
+        assert!(
+            bad.contains("invalid --redis-url") && !bad.contains("p4ss"),
+            "{bad}"
+        );
+        // rediss:// and --redis-enable-tls agree
+        assert!(config(&[REKOR, "--redis-url=rediss://h", "--redis-enable-tls"]).is_ok());
+    }
+
+    #[test]
+    fn mysql_dsn_is_validated_here() {
+        let c = config(&[REKOR, "--mysql-dsn=test:zaphod@tcp(127.0.0.1:13306)/test"]).unwrap();
+        match &c.backend {
+            BackendChoice::Mysql { dsn } => {
+                assert_eq!(dsn.describe(), "mysql test@127.0.0.1:13306/test")
+            }
+            other => panic!("expected mysql, got {other:?}"),
+        }
+        let err = config(&[REKOR, "--mysql-dsn=test:zaphod@udp(h:1)/test"])
+            .unwrap_err()
+            .0;
+        assert!(
+            err.contains("invalid --mysql-dsn") && !err.contains("zaphod"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn backfill_redis_is_redis_only() {
+        let as_redis = |list: &[&str], env: &dyn Fn(&str) -> Option<String>| {
+            Config::for_program(Program::BackfillRedis, &args(list), env)
+        };
+        let dsn_env = |name: &str| (name == "MYSQL_DSN").then(|| "u:p@tcp(h:1)/d".to_string());
+        // the operator's command line
+        let c = as_redis(
+            &[
+                REKOR,
+                "--start=0",
+                "--end=9",
+                "--redis-hostname=redis",
+                "--redis-port=6379",
+                "--redis-password=pw",
+            ],
+            &dsn_env,
+        )
+        .unwrap();
+        assert_eq!(redis(&c).0, "redis");
+        // MYSQL_DSN never makes it MySQL
+        let err = as_redis(&[REKOR], &dsn_env).unwrap_err().0;
+        assert!(err.contains("Redis address must be set"), "{err}");
+        let err = as_redis(&[REKOR, "--mysql-dsn=u@/d"], &no_env)
+            .unwrap_err()
+            .0;
+        assert!(err.contains("Redis only"), "{err}");
+        // the old helm flags work under this name too
+        let c = as_redis(&[REKOR, "--hostname=h", "--port=1"], &no_env).unwrap();
+        assert_eq!(redis(&c).1, 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! (decode a stored body, compute its index keys, with [`pki`] for the key
 //! formats) → [`sink`] (Redis / MySQL writers) → [`checkpoint`] (contiguous
 //! watermark, persisted in the same backend). [`pipeline`] wires them together.
+//! [`tls`] is the certificate trust every TLS connection shares.
 
 pub mod checkpoint;
 pub mod cli;
@@ -21,5 +22,6 @@ pub mod redact;
 pub mod rekor;
 pub mod shard;
 pub mod sink;
+pub mod tls;
 pub mod watermark;
 pub mod worker;

@@ -124,6 +124,33 @@ impl LogLayout {
         self.trees.iter().find(|t| t.tree_id == tree_id)
     }
 
+    /// Why `--end` probably is a mistake: the log has inactive shards and
+    /// `end` stops short of its last index. That is what a wrapper that
+    /// computes `--end` as `treeSize - 1` of `GET /api/v1/log` gets, since
+    /// `treeSize` counts the active tree only, while log indices count
+    /// every tree.
+    pub fn end_warning(&self, end: u64) -> Option<String> {
+        let last = self.total_size().checked_sub(1)?;
+        if self.inactive_count() == 0 || end >= last {
+            return None;
+        }
+        let active = self.active().size;
+        let active_only = if end.checked_add(1) == Some(active) {
+            " --end is the active shard's treeSize-1, but"
+        } else {
+            ""
+        };
+        Some(format!(
+            "--end {end} stops short of the log's last index {last}:{active_only} log indices \
+             count the {} inactive shard(s) too (treeSize {active} + inactiveShards[].treeSize {}); \
+             indices {}..={last} are not indexed by this run. Omit --end to index up to the \
+             log's last index",
+            self.inactive_count(),
+            self.total_size() - active,
+            end + 1,
+        ))
+    }
+
     /// The layout in a log line: `tree 1 (indices 0..=99), tree 2 (...)`.
     pub fn describe(&self) -> String {
         let trees: Vec<String> = self.trees.iter().map(Tree::to_string).collect();
@@ -169,6 +196,23 @@ mod tests {
             inactive.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
             (active.0.to_string(), active.1),
         )
+    }
+
+    #[test]
+    fn end_warning_for_sharded_logs_only() {
+        let sharded = layout(&[("1", 5), ("2", 7)], ("3", 10));
+        let warning = sharded.end_warning(9).expect("treeSize-1 of a sharded log");
+        assert!(warning.contains("--end 9 stops short of the log's last index 21"));
+        assert!(warning.contains("active shard's treeSize-1"));
+        assert!(warning.contains("(treeSize 10 + inactiveShards[].treeSize 12)"));
+        assert!(warning.contains("indices 10..=21"));
+        let other = sharded
+            .end_warning(15)
+            .expect("any end short of the last index");
+        assert!(!other.contains("treeSize-1"), "{other}");
+        assert_eq!(sharded.end_warning(21), None);
+        assert_eq!(layout(&[], ("1", 10)).end_warning(5), None);
+        assert_eq!(layout(&[], ("1", 0)).end_warning(0), None);
     }
 
     #[test]

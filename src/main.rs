@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use rekor_backfill::cli::{normalize_go_args, Args, Command};
+use rekor_backfill::cli::{normalize_go_args, Args, Command, Program};
 use rekor_backfill::config::{Config, UsageError};
 use rekor_backfill::lease::LeaseHeld;
 use rekor_backfill::pipeline::{self, RunOutcome, Shared};
@@ -29,14 +29,23 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(code) => return code,
     };
+    // `backfill-redis` (a link to this binary) is the Redis-only drop-in for
+    // the RHTAS operator's image: see `Program`.
+    let started_as = Program::from_argv0(program);
     if args.version {
-        println!("rekor-backfill {}", env!("CARGO_PKG_VERSION"));
+        match started_as {
+            Program::RekorBackfill => println!("rekor-backfill {}", env!("CARGO_PKG_VERSION")),
+            Program::BackfillRedis => println!(
+                "backfill-redis (rekor-backfill {})",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
         return ExitCode::from(EXIT_OK);
     }
     if let Some(Command::Keys(_)) = args.command {
         return keys_command();
     }
-    let config = match Config::from_args(&args, &|name| std::env::var(name).ok()) {
+    let config = match Config::for_program(started_as, &args, &|name| std::env::var(name).ok()) {
         Ok(config) => config,
         Err(e) => return usage_error(&e),
     };
@@ -88,7 +97,7 @@ fn usage_error(e: &UsageError) -> ExitCode {
 }
 
 fn run(config: &Config) -> anyhow::Result<RunOutcome> {
-    let backend = sink::backend_for(&config.backend)?;
+    let backend = sink::backend_for(&config.backend);
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {

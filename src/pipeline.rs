@@ -236,6 +236,10 @@ pub fn run(
         }
     );
 
+    if let Some(warning) = config.end.and_then(|end| info.end_warning(end)) {
+        log::warn!("{warning}");
+    }
+
     // Range errors do not depend on the checkpoint: report them before the
     // checkpoint store is opened (opening may create its table), so a usage
     // error writes nothing.

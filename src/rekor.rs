@@ -129,6 +129,15 @@ impl RekorClient {
         } else {
             builder.max_idle_connections(0)
         };
+        if config.address.to_ascii_lowercase().starts_with("https://") {
+            // The platform's trust (system store, SSL_CERT_FILE/DIR), not
+            // only ureq's compiled-in roots: Rekor may sit behind a private CA.
+            builder = builder.tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(crate::tls::roots().ureq_root_certs())
+                    .build(),
+            );
+        }
         RekorClient {
             agent: ureq::Agent::with_parts(
                 builder.build(),
@@ -496,6 +505,12 @@ enum Attempt {
 
 fn classify_transport_error(e: ureq::Error) -> Attempt {
     match e {
+        // ureq reports a rejected certificate as an I/O error; like Go's
+        // retryablehttp, do not retry it.
+        ureq::Error::Io(io) if crate::tls::is_certificate_error(&io) => Attempt::Fatal(anyhow!(
+            "{io}{}",
+            crate::tls::certificate_hint(&io.to_string())
+        )),
         ureq::Error::Io(_)
         | ureq::Error::Timeout(_)
         | ureq::Error::HostNotFound

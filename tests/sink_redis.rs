@@ -11,7 +11,7 @@ use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
 use rekor_backfill::log_layout::LogLayout;
 use rekor_backfill::pki::gostr::to_lower as go_to_lower;
 use rekor_backfill::redact::Secret;
-use rekor_backfill::sink::{Backend, IndexedEntry, RedisBackend};
+use rekor_backfill::sink::{redis_checkpoint_key, Backend, IndexedEntry, RedisBackend};
 
 use crate::util::{entry, free_port};
 
@@ -43,7 +43,9 @@ fn backend() -> RedisBackend {
     RedisBackend {
         host,
         port,
+        username: None,
         password: Some(Secret::new(password)),
+        db: 0,
         tls: false,
         insecure_skip_verify: false,
     }
@@ -271,7 +273,7 @@ fn checkpoint_round_trip() {
     store.save(&name, &first).unwrap();
     assert_eq!(store.load(&name).unwrap(), Some(first.clone()));
     let stored: String = redis::cmd("GET")
-        .arg(name.redis_key())
+        .arg(redis_checkpoint_key(&name))
         .query(&mut raw())
         .unwrap();
     assert_eq!(stored, first.to_json());
@@ -299,7 +301,7 @@ fn corrupt_checkpoint_is_an_error() {
     let p = Prefix::new("corrupt");
     let name = CheckpointName::parse(&p.key("c")).unwrap();
     let _: () = redis::cmd("SET")
-        .arg(name.redis_key())
+        .arg(redis_checkpoint_key(&name))
         .arg("{not json")
         .query(&mut raw())
         .unwrap();
@@ -310,7 +312,7 @@ fn corrupt_checkpoint_is_an_error() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("not valid JSON") && err.contains(&name.redis_key()),
+        err.contains("not valid JSON") && err.contains(&redis_checkpoint_key(&name)),
         "{err}"
     );
 }
@@ -328,7 +330,7 @@ fn read_only_store_never_writes() {
     let mut read_only = backend().connect_checkpoint_store(true).unwrap();
     read_only.save(&name, &record).unwrap();
     let exists: i64 = redis::cmd("EXISTS")
-        .arg(name.redis_key())
+        .arg(redis_checkpoint_key(&name))
         .query(&mut raw())
         .unwrap();
     assert_eq!(exists, 0, "a read-only save must not write");
@@ -458,7 +460,9 @@ fn server_gone_mid_run_is_an_error_and_a_restart_is_not_papered_over() {
     let own = RedisBackend {
         host: "127.0.0.1".to_string(),
         port: server.port,
+        username: None,
         password: None,
+        db: 0,
         tls: false,
         insecure_skip_verify: false,
     };
@@ -551,7 +555,9 @@ fn tls_with_a_self_signed_certificate() {
     let tls = RedisBackend {
         host: "127.0.0.1".to_string(),
         port,
+        username: None,
         password: Some(Secret::new("tlspass")),
+        db: 0,
         tls: true,
         insecure_skip_verify: true,
     };
@@ -596,7 +602,9 @@ fn dropped_connection_is_replaced_and_the_batch_retried() {
     let own = RedisBackend {
         host: "127.0.0.1".to_string(),
         port: server.port,
+        username: None,
         password: None,
+        db: 0,
         tls: false,
         insecure_skip_verify: false,
     };

@@ -17,6 +17,7 @@
 mod support;
 mod util;
 
+mod dropin;
 mod entry_corpus;
 mod entry_edge;
 mod entry_kinds;
@@ -30,3 +31,4 @@ mod scenarios_mysql;
 mod scenarios_redis;
 mod sink_mysql;
 mod sink_redis;
+mod tls_trust;

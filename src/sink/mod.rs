@@ -3,18 +3,17 @@
 //! connection); the checkpoint thread owns one [`CheckpointStore`].
 
 use crate::checkpoint::{CheckpointName, CheckpointStore};
-use crate::config::{BackendChoice, UsageError};
+use crate::config::BackendChoice;
+pub use crate::config::{MysqlAddress, MysqlDsn, MysqlTls};
 use crate::lease::{Lease, Owner};
 
-mod dsn;
 mod mysql;
 mod mysql_lease;
 mod redis;
 mod redis_lease;
 
-pub use self::dsn::{MysqlAddress, MysqlDsn, MysqlTls};
 pub use self::mysql::MysqlBackend;
-pub use self::redis::RedisBackend;
+pub use self::redis::{checkpoint_key as redis_checkpoint_key, RedisBackend};
 
 /// Why a batch could not be written; both backends retry a batch once on a
 /// new connection when the old one broke, but not when connecting failed.
@@ -26,7 +25,7 @@ enum WriteError<E> {
 }
 
 /// `host:port`, with an IPv6 host in brackets.
-fn host_port(host: &str, port: u16) -> String {
+pub(crate) fn host_port(host: &str, port: u16) -> String {
     format!("{}:{port}", bracket_ipv6(host))
 }
 
@@ -108,26 +107,27 @@ pub trait Backend: Send + Sync {
         -> anyhow::Result<Box<dyn Lease>>;
 }
 
-/// The backend the configuration chose. A DSN that does not parse is a
-/// usage error (exit status 2), reported before anything connects.
-pub fn backend_for(choice: &BackendChoice) -> Result<Box<dyn Backend>, UsageError> {
-    Ok(match choice {
+/// The backend the configuration chose (flags, DSN and URL are validated
+/// by then, in [`crate::config`]).
+pub fn backend_for(choice: &BackendChoice) -> Box<dyn Backend> {
+    match choice {
         BackendChoice::Redis {
             host,
             port,
+            username,
             password,
+            db,
             tls,
             insecure_skip_verify,
         } => Box::new(RedisBackend {
             host: host.clone(),
             port: *port,
+            username: username.clone(),
             password: password.clone(),
+            db: *db,
             tls: *tls,
             insecure_skip_verify: *insecure_skip_verify,
         }),
-        BackendChoice::Mysql { dsn } => {
-            let dsn = MysqlDsn::parse(dsn.expose()).map_err(UsageError)?;
-            Box::new(MysqlBackend::new(dsn))
-        }
-    })
+        BackendChoice::Mysql { dsn } => Box::new(MysqlBackend::new(dsn.clone())),
+    }
 }

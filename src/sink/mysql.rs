@@ -74,7 +74,7 @@ impl MysqlBackend {
         MysqlBackend { dsn }
     }
 
-    fn opts(&self, tls: bool) -> Opts {
+    fn opts(&self, tls: bool) -> anyhow::Result<Opts> {
         let dsn = &self.dsn;
         let mut builder = OptsBuilder::new()
             .user(Some(dsn.user.as_str()).filter(|u| !u.is_empty()))
@@ -95,32 +95,43 @@ impl MysqlBackend {
         };
         if tls {
             let verify = dsn.tls == MysqlTls::Verify;
-            builder = builder.ssl_opts(
-                SslOpts::default()
-                    .with_danger_accept_invalid_certs(!verify)
-                    .with_danger_skip_domain_validation(!verify),
-            );
+            let mut ssl = SslOpts::default()
+                .with_danger_accept_invalid_certs(!verify)
+                .with_danger_skip_domain_validation(!verify);
+            if verify {
+                // The crate trusts its compiled-in roots plus this file:
+                // the platform's trust (system store, SSL_CERT_FILE/DIR).
+                let roots = crate::tls::roots()
+                    .pem_path()
+                    .map_err(|e| anyhow!("{}: {e}", self.describe()))?;
+                ssl = ssl.with_root_cert_path(Some(roots.to_path_buf()));
+            }
+            builder = builder.ssl_opts(ssl);
         }
-        builder.into()
+        Ok(builder.into())
     }
 
     pub(super) fn connect(&self) -> anyhow::Result<Conn> {
         init_tls();
         let result = match self.dsn.tls {
-            MysqlTls::Disabled => Conn::new(self.opts(false)),
-            MysqlTls::Verify | MysqlTls::SkipVerify => Conn::new(self.opts(true)),
-            MysqlTls::Preferred => match Conn::new(self.opts(true)) {
+            MysqlTls::Disabled => Conn::new(self.opts(false)?),
+            MysqlTls::Verify | MysqlTls::SkipVerify => Conn::new(self.opts(true)?),
+            MysqlTls::Preferred => match Conn::new(self.opts(true)?) {
                 Err(mysql::Error::DriverError(DriverError::TlsNotSupported)) => {
                     log::debug!(
                         "{}: server offers no TLS; connecting without (tls=preferred)",
                         self.describe()
                     );
-                    Conn::new(self.opts(false))
+                    Conn::new(self.opts(false)?)
                 }
                 other => other,
             },
         };
-        result.map_err(|e| anyhow!("{}: connect failed: {}", self.describe(), self.explain(&e)))
+        result.map_err(|e| {
+            let why = self.explain(&e);
+            let hint = crate::tls::certificate_hint(&why);
+            anyhow!("{}: connect failed: {why}{hint}", self.describe())
+        })
     }
 
     /// The error without the crate's `DriverError { … }` wrapping, and with

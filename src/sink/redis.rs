@@ -10,13 +10,18 @@
 //!
 //! Timeouts on connect and on every reply turn a dead or stuck server into
 //! an error instead of a hung run.
+//!
+//! The checkpoint lives in the same database as the index, as a JSON string
+//! under [`checkpoint_key`]. With TLS, the server certificate is checked
+//! against the platform's trust ([`crate::tls`]), not only the compiled-in
+//! roots, so a Redis behind a private CA works.
 
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use redis::{
     Client, Connection, ConnectionAddr, ConnectionInfo, ConnectionLike, IntoConnectionInfo,
-    RedisConnectionInfo,
+    RedisConnectionInfo, TlsCertificates,
 };
 
 use super::{host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
@@ -34,13 +39,24 @@ const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// large batches.
 const MAX_PIPELINE_COMMANDS: usize = 10_000;
 
+/// The Redis key that holds checkpoint `name`:
+/// `rekor-backfill:checkpoint:<name>`. Nothing of Rekor's own lives under
+/// this prefix (its index keys are hashes, e-mails and URLs).
+pub fn checkpoint_key(name: &CheckpointName) -> String {
+    format!("rekor-backfill:checkpoint:{name}")
+}
+
 /// The Redis backend as chosen by the `--redis-*` flags.
 #[derive(Clone, Debug)]
 pub struct RedisBackend {
     pub host: String,
     pub port: u16,
+    /// The ACL user; `None` is Redis' `default` user (`AUTH password`).
+    pub username: Option<String>,
     /// `None` or an empty secret: no AUTH (like go-redis with `Password: ""`).
     pub password: Option<Secret>,
+    /// The logical database (`SELECT`), as for Rekor's server 0 by default.
+    pub db: u32,
     pub tls: bool,
     /// Accept any certificate (`--redis-insecure-skip-verify`); only with `tls`.
     pub insecure_skip_verify: bool,
@@ -53,7 +69,15 @@ impl RedisBackend {
 
     /// The prefix of every error message: where, without secrets.
     pub(super) fn context(&self) -> String {
-        format!("redis {}", self.address())
+        let user = self
+            .username
+            .as_ref()
+            .map_or(String::new(), |user| format!("{user}@"));
+        let db = match self.db {
+            0 => String::new(),
+            db => format!("/{db}"),
+        };
+        format!("redis {user}{}{db}", self.address())
     }
 
     fn connection_info(&self) -> anyhow::Result<ConnectionInfo> {
@@ -69,9 +93,14 @@ impl RedisBackend {
         };
         // Without CLIENT SETINFO the handshake is at most one reply (AUTH),
         // so a silent server fails after one CONNECT_TIMEOUT, not three.
-        let mut redis = RedisConnectionInfo::default().set_skip_set_lib_name();
+        let mut redis = RedisConnectionInfo::default()
+            .set_skip_set_lib_name()
+            .set_db(i64::from(self.db));
         if let Some(password) = self.password.as_ref().filter(|p| !p.is_empty()) {
             redis = redis.set_password(password.expose());
+            if let Some(user) = &self.username {
+                redis = redis.set_username(user);
+            }
         }
         Ok(addr
             .into_connection_info()
@@ -83,15 +112,24 @@ impl RedisBackend {
     pub(super) fn connect(&self) -> anyhow::Result<Connection> {
         init_tls();
         let info = self.connection_info()?;
-        let client = Client::open(info).with_context(|| self.context())?;
+        let client = if self.tls {
+            let roots = TlsCertificates {
+                client_tls: None,
+                root_cert: Some(crate::tls::roots().pem()),
+            };
+            Client::build_with_tls(info, roots)
+        } else {
+            Client::open(info)
+        }
+        .with_context(|| self.context())?;
         let connection = client
             .get_connection_with_timeout(CONNECT_TIMEOUT)
             .map_err(|e| {
+                let why = explain(&e, CONNECT_TIMEOUT);
                 anyhow!(
-                    "{}: connect failed: {}{}",
+                    "{}: connect failed: {why}{}",
                     self.context(),
-                    explain(&e, CONNECT_TIMEOUT),
-                    self.tls_hint()
+                    self.tls_hint(&why)
                 )
             })?;
         // A PING under the connect timeout proves the server answers, also
@@ -118,12 +156,15 @@ impl RedisBackend {
     }
 
     /// A TLS handshake against a plain server (or the reverse) fails with
-    /// an obscure protocol error; say what the likely cause is.
-    fn tls_hint(&self) -> &'static str {
-        if self.tls {
-            " (TLS was requested with --redis-enable-tls; does the server accept TLS on this port?)"
-        } else {
-            ""
+    /// an obscure protocol error; say what the likely cause is. A rejected
+    /// certificate has its own hint.
+    fn tls_hint(&self, why: &str) -> &'static str {
+        match crate::tls::certificate_hint(why) {
+            "" if self.tls => {
+                " (TLS was requested with --redis-enable-tls; does the server accept TLS on this port?)"
+            }
+            "" => "",
+            hint => hint,
         }
     }
 }
@@ -135,7 +176,7 @@ impl Backend for RedisBackend {
             (true, false) => " (tls)",
             (true, true) => " (tls, certificate not verified)",
         };
-        format!("redis {}{tls}", self.address())
+        format!("{}{tls}", self.context())
     }
 
     fn connect_sink(&self) -> anyhow::Result<Box<dyn Sink>> {
@@ -312,7 +353,7 @@ fn build_pipelines(entries: &[IndexedEntry]) -> Vec<redis::Pipeline> {
     pipelines
 }
 
-/// Checkpoints as JSON strings under [`CheckpointName::redis_key`].
+/// Checkpoints as JSON strings under [`checkpoint_key`].
 struct RedisCheckpointStore {
     backend: RedisBackend,
     connection: Connection,
@@ -322,7 +363,7 @@ struct RedisCheckpointStore {
 
 impl CheckpointStore for RedisCheckpointStore {
     fn load(&mut self, name: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
-        let key = name.redis_key();
+        let key = checkpoint_key(name);
         let stored: Option<String> = redis::cmd("GET")
             .arg(&key)
             .query(&mut self.connection)
@@ -336,7 +377,7 @@ impl CheckpointStore for RedisCheckpointStore {
     }
 
     fn save(&mut self, name: &CheckpointName, record: &CheckpointRecord) -> anyhow::Result<()> {
-        let key = name.redis_key();
+        let key = checkpoint_key(name);
         if self.read_only {
             log::debug!("dry run: not saving checkpoint {key}");
             return Ok(());
@@ -349,7 +390,7 @@ impl CheckpointStore for RedisCheckpointStore {
     }
 
     fn delete(&mut self, name: &CheckpointName) -> anyhow::Result<()> {
-        let key = name.redis_key();
+        let key = checkpoint_key(name);
         if self.read_only {
             log::debug!("dry run: not deleting checkpoint {key}");
             return Ok(());
@@ -369,7 +410,9 @@ mod tests {
         RedisBackend {
             host: "127.0.0.1".to_string(),
             port: 16379,
+            username: None,
             password: Some(Secret::new("hunter2")),
+            db: 0,
             tls,
             insecure_skip_verify: insecure,
         }
@@ -389,6 +432,18 @@ mod tests {
             ..backend(false, false)
         };
         assert_eq!(v6.describe(), "redis [::1]:16379");
+        let acl = RedisBackend {
+            username: Some("rekor".to_string()),
+            db: 2,
+            ..backend(true, false)
+        };
+        assert_eq!(acl.describe(), "redis rekor@127.0.0.1:16379/2 (tls)");
+    }
+
+    #[test]
+    fn checkpoint_key_naming() {
+        let name = CheckpointName::parse("nightly").unwrap();
+        assert_eq!(checkpoint_key(&name), "rekor-backfill:checkpoint:nightly");
     }
 
     #[test]

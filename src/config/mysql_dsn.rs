@@ -16,6 +16,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::address::{percent_decode, split_host_port, strip_prefix_ignore_case};
 use crate::duration::parse_go_duration;
 use crate::redact::Secret;
 
@@ -77,7 +78,7 @@ impl MysqlDsn {
     /// A human description without secrets, e.g. `mysql test@127.0.0.1:13306/test`.
     pub fn describe(&self) -> String {
         let address = match &self.address {
-            MysqlAddress::Tcp { host, port } => super::host_port(host, *port),
+            MysqlAddress::Tcp { host, port } => crate::sink::host_port(host, *port),
             MysqlAddress::Unix(path) => format!("unix({})", path.display()),
         };
         let user = if self.user.is_empty() {
@@ -179,7 +180,7 @@ fn parse_go(text: &str, echo: &Echo) -> Result<MysqlDsn, String> {
             } else {
                 addr
             };
-            parse_host_port(addr)?
+            tcp(addr)?
         }
         "unix" => MysqlAddress::Unix(PathBuf::from(if addr.is_empty() {
             "/tmp/mysql.sock"
@@ -248,7 +249,7 @@ fn parse_url(text: &str, start: usize, echo: &Echo) -> Result<MysqlDsn, String> 
     if host_port.is_empty() {
         return Err("missing host after mysql://".to_string());
     }
-    let address = parse_host_port(host_port)?;
+    let address = tcp(host_port)?;
 
     let after = &rest[authority_end..];
     let after = after.split_once('#').map_or(after, |(before, _)| before);
@@ -265,39 +266,11 @@ fn parse_url(text: &str, start: usize, echo: &Echo) -> Result<MysqlDsn, String> 
     with_params(user, password, address, database, params, echo)
 }
 
-/// `host:port`, `[v6]:port`, `host`, bare IPv6; a missing port means 3306
-/// (go-sql-driver appends it the same way). Errors do not quote the address:
-/// in a malformed DSN it may be a piece of the password.
-fn parse_host_port(addr: &str) -> Result<MysqlAddress, String> {
-    const BAD: &str = "bad address (expected host, host:port or [ipv6]:port)";
-    let (host, port) = if let Some(bracketed) = addr.strip_prefix('[') {
-        let (host, rest) = bracketed.split_once(']').ok_or(BAD)?;
-        match rest {
-            "" => (host, None),
-            _ => (host, Some(rest.strip_prefix(':').ok_or(BAD)?)),
-        }
-    } else {
-        match addr.rsplit_once(':') {
-            Some((host, _)) if host.contains(':') => (addr, None), // bare IPv6
-            Some((host, port)) => (host, Some(port)),
-            None => (addr, None),
-        }
-    };
-    if host.is_empty() {
-        return Err("missing host in the address".to_string());
-    }
-    let port = match port {
-        None => 3306,
-        Some(port) => port
-            .parse::<u16>()
-            .ok()
-            .filter(|&p| p != 0)
-            .ok_or("bad port in the address (expected 1 to 65535)")?,
-    };
-    Ok(MysqlAddress::Tcp {
-        host: host.to_string(),
-        port,
-    })
+/// A TCP address; a missing port means 3306 (go-sql-driver appends it the
+/// same way).
+fn tcp(addr: &str) -> Result<MysqlAddress, String> {
+    let (host, port) = split_host_port(addr, 3306)?;
+    Ok(MysqlAddress::Tcp { host, port })
 }
 
 /// Parameters go-sql-driver understands that do not change how this tool
@@ -364,41 +337,6 @@ fn apply_params(dsn: &mut MysqlDsn, params: &str, echo: &Echo) -> Result<(), Str
         }
     }
     Ok(())
-}
-
-/// `%XX` decoding; with `plus_is_space`, `+` means a space (query strings).
-fn percent_decode(text: &str, plus_is_space: bool) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or("invalid percent-encoding")?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| "percent-encoding does not decode to UTF-8".to_string())
-}
-
-fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
 }
 
 #[cfg(test)]
