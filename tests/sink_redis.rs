@@ -42,6 +42,7 @@ fn backend() -> RedisBackend {
         password: Some(Secret::new(password)),
         tls: false,
         insecure_skip_verify: false,
+        long_lists: Default::default(),
     }
 }
 
@@ -466,6 +467,7 @@ fn server_gone_mid_run_is_an_error_and_a_restart_is_not_papered_over() {
         password: None,
         tls: false,
         insecure_skip_verify: false,
+        long_lists: Default::default(),
     };
     let mut sink = own.connect_sink().unwrap();
     sink.write(&[entry("u1", &["k".to_string()])]).unwrap();
@@ -559,6 +561,7 @@ fn tls_with_a_self_signed_certificate() {
         password: Some(Secret::new("tlspass")),
         tls: true,
         insecure_skip_verify: true,
+        long_lists: Default::default(),
     };
 
     // --redis-insecure-skip-verify: works, index and checkpoint alike
@@ -603,6 +606,7 @@ fn dropped_connection_is_replaced_and_the_batch_retried() {
         password: None,
         tls: false,
         insecure_skip_verify: false,
+        long_lists: Default::default(),
     };
     let mut sink = own.connect_sink().unwrap();
     sink.write(&[entry("u1", &["k".to_string()])]).unwrap();

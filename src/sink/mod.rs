@@ -6,11 +6,13 @@ use crate::checkpoint::CheckpointStore;
 use crate::config::{BackendChoice, UsageError};
 
 mod dsn;
+mod long_lists;
 mod lowercase;
 mod mysql;
 mod redis;
 
 pub use self::dsn::{MysqlAddress, MysqlDsn, MysqlTls};
+pub use self::long_lists::LongLists;
 pub use self::lowercase::go_to_lower;
 pub use self::mysql::MysqlBackend;
 pub use self::redis::RedisBackend;
@@ -118,6 +120,7 @@ pub fn backend_for(choice: &BackendChoice) -> Result<Box<dyn Backend>, UsageErro
             password: password.clone(),
             tls: *tls,
             insecure_skip_verify: *insecure_skip_verify,
+            long_lists: LongLists::default(),
         }),
         BackendChoice::Mysql { dsn } => {
             let dsn = MysqlDsn::parse(dsn.expose()).map_err(UsageError)?;
