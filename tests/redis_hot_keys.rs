@@ -444,3 +444,143 @@ fn a_list_beyond_the_memory_budget_is_checked_page_by_page() {
     let slow = slowlog.ours(&p.0);
     assert!(slow.is_empty(), "slow commands: {slow:?}");
 }
+
+/// The tool's own run over a log with the realistic key mix
+/// (`replay-rekor`'s `--key-mix`), onto an index whose hot key already
+/// lists other entries and some of the run's: each entry listed once under
+/// its keys, and a rerun over the range (`--reset-checkpoint`) changes
+/// nothing. Other tests write the same keys (the corpus signers), so only
+/// UUIDs under this test's own tree ID are looked at.
+#[test]
+fn the_tool_merges_a_hot_index_exactly_once() {
+    use replay_rekor::{load_corpus, KeyMix, Log, ReplayServer};
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    const SIZE: u64 = 2_000;
+    let corpus = load_corpus(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/entries.jsonl"),
+    )
+    .expect("corpus");
+    let tree_id = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1 << 60;
+    let mix = KeyMix::from_corpus(&corpus).expect("key mix");
+    let log = Log::new(corpus)
+        .with_key_mix(mix)
+        .with_tree_id(tree_id)
+        .with_size(SIZE);
+    let server = ReplayServer::start(log).expect("replay server");
+    let ours = format!("{tree_id:016x}");
+    let hot = "lhinds@protonmail.com"; // the 25% signer's e-mail
+    let checkpoint = format!("hotkeys-{tree_id}");
+
+    // The server's index already lists other entries of this log under the
+    // hot key (1,500 of them, beyond the range), and 40 of the range.
+    let mut con = raw();
+    let listed: Vec<String> = (0..1_500)
+        .map(|i| format!("{ours}{:064x}", 1_000_000 + i))
+        .chain((0..40).map(|i| server.served(i).expect("served").uuid))
+        .collect();
+    redis::cmd("RPUSH")
+        .arg(hot)
+        .arg(&listed)
+        .query::<()>(&mut con)
+        .unwrap();
+
+    let run = |extra: &[&str]| {
+        let address = env("REKOR_BACKFILL_TEST_REDIS");
+        let (host, port) = address.rsplit_once(':').unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_rekor-backfill"))
+            .args(["--rekor-address", &server.url(), "--start", "0"])
+            .args(["--end", &(SIZE - 1).to_string(), "--concurrency", "4"])
+            .args(["--redis-hostname", host, "--redis-port", port])
+            .args(["--checkpoint-key", &checkpoint])
+            .args(extra)
+            .env("REDIS_PASSWORD", env("REKOR_BACKFILL_TEST_REDIS_PASSWORD"))
+            .output()
+            .expect("running rekor-backfill");
+        assert!(
+            out.status.success(),
+            "rekor-backfill failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mine = |key: &str| -> HashMap<String, usize> {
+        contents(key)
+            .into_iter()
+            .filter(|(u, _)| u.starts_with(&ours))
+            .collect()
+    };
+    run(&[]);
+    let first = mine(hot);
+    let twice: Vec<_> = first.iter().filter(|(_, &n)| n != 1).collect();
+    assert!(twice.is_empty(), "listed twice: {twice:?}");
+    let from_run = first.len() - 1_500;
+    // A quarter of the range, give or take.
+    assert!(
+        (400..600).contains(&from_run),
+        "{from_run} of {SIZE} entries under the hot key"
+    );
+    // Every entry's artifact key lists it once.
+    let artifact = |i: u64| {
+        let body = server.served(i).unwrap().body_b64;
+        let body: serde_json::Value =
+            serde_json::from_slice(&base64_decode(&body)).expect("JSON body");
+        format!("sha256:{}", body["spec"]["data"]["hash"]["value"].as_str().unwrap())
+    };
+    for i in [0, 1, 999, SIZE - 1] {
+        let list = mine(&artifact(i));
+        assert_eq!(list.len(), 1, "index {i}");
+        assert_eq!(list.get(&server.served(i).unwrap().uuid), Some(&1));
+    }
+
+    run(&["--reset-checkpoint"]);
+    assert_eq!(mine(hot), first, "a rerun changes nothing");
+
+    // Clean up: this log's UUIDs from every key its entries have (the
+    // tool's `keys` command says which), and the checkpoint.
+    let bodies: String = (0..SIZE)
+        .map(|i| format!("{{\"body\":\"{}\"}}\n", server.served(i).unwrap().body_b64))
+        .collect();
+    let mut keys_cmd = Command::new(env!("CARGO_BIN_EXE_rekor-backfill"))
+        .arg("keys")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("rekor-backfill keys");
+    let mut stdin = keys_cmd.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write as _;
+        stdin.write_all(bodies.as_bytes())
+    });
+    let out = keys_cmd.wait_with_output().expect("rekor-backfill keys");
+    writer.join().unwrap().expect("writing bodies");
+    let mut keys: std::collections::BTreeSet<String> = [hot.to_string()].into();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("keys output");
+        for key in v["keys"].as_array().into_iter().flatten() {
+            keys.insert(key.as_str().unwrap_or_default().to_lowercase());
+        }
+    }
+    let mut pipeline = redis::pipe();
+    for key in &keys {
+        for uuid in mine(key).keys() {
+            pipeline.cmd("LREM").arg(key).arg(0).arg(uuid).ignore();
+        }
+    }
+    pipeline
+        .cmd("DEL")
+        .arg(format!("rekor-backfill:checkpoint:{checkpoint}"))
+        .ignore();
+    let _: Result<(), _> = pipeline.query(&mut con);
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
+}
