@@ -529,7 +529,10 @@ fn the_tool_merges_a_hot_index_exactly_once() {
         let body = server.served(i).unwrap().body_b64;
         let body: serde_json::Value =
             serde_json::from_slice(&base64_decode(&body)).expect("JSON body");
-        format!("sha256:{}", body["spec"]["data"]["hash"]["value"].as_str().unwrap())
+        format!(
+            "sha256:{}",
+            body["spec"]["data"]["hash"]["value"].as_str().unwrap()
+        )
     };
     for i in [0, 1, 999, SIZE - 1] {
         let list = mine(&artifact(i));
@@ -558,17 +561,17 @@ fn the_tool_merges_a_hot_index_exactly_once() {
     });
     let out = keys_cmd.wait_with_output().expect("rekor-backfill keys");
     writer.join().unwrap().expect("writing bodies");
-    let mut keys: std::collections::BTreeSet<String> = [hot.to_string()].into();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("keys output");
-        for key in v["keys"].as_array().into_iter().flatten() {
-            keys.insert(key.as_str().unwrap_or_default().to_lowercase());
-        }
-    }
     let mut pipeline = redis::pipe();
-    for key in &keys {
-        for uuid in mine(key).keys() {
-            pipeline.cmd("LREM").arg(key).arg(0).arg(uuid).ignore();
+    for uuid in &listed {
+        pipeline.cmd("LREM").arg(hot).arg(0).arg(uuid).ignore();
+    }
+    // One output line per body, in order.
+    for (i, line) in String::from_utf8_lossy(&out.stdout).lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("keys output");
+        let uuid = server.served(i as u64).unwrap().uuid;
+        for key in v["keys"].as_array().into_iter().flatten() {
+            let key = key.as_str().unwrap_or_default().to_lowercase();
+            pipeline.cmd("LREM").arg(key).arg(0).arg(&uuid).ignore();
         }
     }
     pipeline
