@@ -42,8 +42,12 @@
 //! scans more than [`LONG_LIST`] (plus what arrived since its `LLEN`).
 //!
 //! Memory: fingerprints are held only for lists read, 8 bytes per listed
-//! UUID, at most [`BUDGET`] of them over all keys (32 MiB), whatever the
-//! range or its key mix; the run's own writes are never added. A long list
+//! UUID (plus 1/16 and one page of room for growth during the read), at
+//! most [`BUDGET`] of them over all keys (32 MiB), whatever the range or
+//! its key mix; the run's own writes are never added, and the array is
+//! neither grown nor shrunk after it is allocated. So peak RSS is the
+//! tool's own (11-27 MiB at `--concurrency` 5-20 in `make bench`) plus at
+//! most 32 MiB, under 64 MiB at any range size. A long list
 //! that does not fit into what is left of the budget is checked by reading
 //! it in pages for each chunk that writes to it: still exact, still no
 //! slow command, but linear in the list again (a warning says so once).
@@ -177,12 +181,13 @@ impl LongLists {
         let mut state = lock(&state);
         if let State::Read(fingerprints) = &*state {
             let mut budget = lock(&self.inner.budget);
-            budget.used = budget.used.saturating_sub(fingerprints.len());
+            budget.used = budget.used.saturating_sub(fingerprints.capacity());
         }
         *state = State::Unread;
     }
 
-    /// Fingerprints held now, over all keys.
+    /// Fingerprints held now (room for them, counted by capacity), over
+    /// all keys.
     pub fn fingerprints(&self) -> usize {
         lock(&self.inner.budget).used
     }
@@ -214,8 +219,16 @@ impl LongLists {
             }
             budget.used += reserve;
         }
+        // Never grown past what was reserved (a list that grew that much
+        // while it was read takes the paged path), and not shrunk after:
+        // either would hold two arrays at once for a moment.
         let mut fingerprints = Vec::with_capacity(reserve);
+        let mut overflow = false;
         let result = for_each_page(con, key, |page| {
+            if fingerprints.len() + page.len() > fingerprints.capacity() {
+                overflow = true;
+                return false;
+            }
             fingerprints.extend(
                 page.iter()
                     .map(|u| self.inner.hasher.hash_one(u.as_slice())),
@@ -223,8 +236,11 @@ impl LongLists {
             true
         });
         let mut budget = lock(&self.inner.budget);
-        budget.used -= reserve;
-        result?;
+        if result.is_err() || overflow {
+            budget.used -= reserve;
+            result?;
+            return Ok(State::Paged);
+        }
         fingerprints.sort_unstable();
         let total = fingerprints.len();
         fingerprints.dedup();
@@ -235,8 +251,7 @@ impl LongLists {
                 total - fingerprints.len()
             );
         }
-        fingerprints.shrink_to_fit();
-        budget.used += fingerprints.len();
+        // The reserve stays charged: the array keeps its capacity.
         log::debug!("read Redis list {key:?}: {total} UUIDs");
         Ok(State::Read(fingerprints))
     }
