@@ -848,7 +848,11 @@ def mix_section(rows):
         "(`BENCH_MIX_HOT`, 10^6 in full mode; `RPUSH`, not timed), like the server's own "
         "index of a big log. The Redis "
         "slow log is set to 10 ms and emptied before each Redis run; its column counts "
-        "the commands over 10 ms during the run (the bench issues none).\n",
+        "the commands over 10 ms during the run (the bench issues none). The slow log "
+        "times wall clock: on a loaded machine the OS can stall Redis inside any "
+        "command, so an `LLEN` (O(1)) or an `LPUSH` of ten UUIDs over 10 ms is such a "
+        "stall, not a cost of the command (`tests/redis_hot_keys.rs` times a slow read "
+        "again to tell them apart).\n",
         table(
             [
                 "tool",
@@ -873,11 +877,11 @@ def mix_section(rows):
     if forecast:
         a, b, t = forecast
         md.append(
-            f"\nGo on Redis grows as a·n + b·n² (a constant cost per entry plus an `LREM` over "
-            f"lists that grow with the range); its two runs give a = {a * 1e6:.0f} µs and "
-            f"b = {b * 1e12:.1f} µs per 10^6 entries², so 10,000,000 indices would take about "
-            f"{t:,.0f} s ({t / 86400:.1f} days) at this concurrency, against the time per "
-            "entry of rekor-backfill in the rows above.\n"
+            f"\nGo on Redis grows as a·n + b·n² (per entry a constant cost plus an `LREM` over "
+            f"lists that grow with the range): its two runs give a = {a * 1e6:.0f} µs per entry "
+            f"and b·1,000 = {b * 1e9:.1f} µs more per entry for every 1,000 indices of range, so "
+            f"10,000,000 indices would take it about {t:,.0f} s ({t / 86400:.1f} days) at this "
+            "concurrency; rekor-backfill's time per entry is in the rows above.\n"
         )
     return "\n".join(md)
 
