@@ -459,7 +459,7 @@ fn the_tool_merges_a_hot_index_exactly_once() {
 
     const SIZE: u64 = 2_000;
     let corpus = load_corpus(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/entries.jsonl"),
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/corpus/entries.jsonl"),
     )
     .expect("corpus");
     let tree_id = SystemTime::now()

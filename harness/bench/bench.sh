@@ -112,7 +112,7 @@ else
 fi
 export REDIS_PORT=${REDIS_PORT:-26379} MYSQL_PORT=${MYSQL_PORT:-26306}
 replay_port=${REPLAY_PORT:-26380}
-corpus=${BENCH_CORPUS:-$repo/../shared/corpus/entries.jsonl}
+corpus=${BENCH_CORPUS:-$repo/testdata/corpus/entries.jsonl}
 services_dir=$repo/.harness/bench/services
 
 # The harness's private services use these fixed test credentials.
@@ -534,7 +534,7 @@ phase_mix() {
     done
     local saved_url=$url saved_pids=$server_pids
     url=$(sed -n 's/^listening on //p' "$out/replay-mix.out") server_pids=$mix_pid
-    note_cmd "target/release/replay-rekor --corpus shared/corpus/entries.jsonl --key-mix --size $max"
+    note_cmd "target/release/replay-rekor --corpus testdata/corpus/entries.jsonl --key-mix --size $max"
     curl -s -X POST "$url/api/v1/log/entries/retrieve" -H 'Content-Type: application/json' \
         -d '{"logIndexes":[0,1,2,3,4,5,6,7,8,9]}' | python3 -c "
 import json, sys

@@ -3,7 +3,7 @@
 //!
 //! Keys are lowercased with Go's `strings.ToLower` before writing, because
 //! the server lowercases every key it writes and every key it looks up
-//! (INDEX_KEYS.md §6, §10); a key written as computed would never be found.
+//! (docs/INDEX_KEYS.md §6, §10); a key written as computed would never be found.
 //!
 //! Each list must hold each UUID exactly once after a run, and a rerun must
 //! change nothing; lists the server wrote are merged with, never replaced.
@@ -31,8 +31,10 @@ use redis::{
 };
 
 use super::long_lists::{LongLists, LONG_LIST};
-use super::{go_to_lower, host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
+use super::{host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
+use crate::lease::{Lease, Owner};
+use crate::pki::gostr;
 use crate::redact::Secret;
 
 /// Covers TCP connect, TLS handshake and AUTH.
@@ -66,7 +68,7 @@ impl RedisBackend {
     }
 
     /// The prefix of every error message: where, without secrets.
-    fn context(&self) -> String {
+    pub(super) fn context(&self) -> String {
         format!("redis {}", self.address())
     }
 
@@ -94,7 +96,7 @@ impl RedisBackend {
     }
 
     /// A connection with reply timeouts set.
-    fn connect(&self) -> anyhow::Result<Connection> {
+    pub(super) fn connect(&self) -> anyhow::Result<Connection> {
         init_tls();
         let info = self.connection_info()?;
         let client = Client::open(info).with_context(|| self.context())?;
@@ -172,6 +174,14 @@ impl Backend for RedisBackend {
             connection,
             read_only,
         }))
+    }
+
+    fn acquire_lease(
+        &self,
+        name: &CheckpointName,
+        owner: &Owner,
+    ) -> anyhow::Result<Box<dyn Lease>> {
+        super::redis_lease::acquire(self, name, owner)
     }
 }
 
@@ -305,7 +315,7 @@ fn group_by_key(entries: &[IndexedEntry]) -> Vec<KeyWrites<'_>> {
     let mut at = std::collections::HashMap::new();
     for entry in entries {
         for key in &entry.keys {
-            let key = go_to_lower(key);
+            let key = gostr::to_lower(key);
             let i = *at.entry(key.clone()).or_insert_with(|| {
                 writes.push(KeyWrites {
                     key,

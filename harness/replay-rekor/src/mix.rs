@@ -192,7 +192,7 @@ mod tests {
 
     fn mix() -> KeyMix {
         let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/entries.jsonl");
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus/entries.jsonl");
         KeyMix::from_corpus(&crate::load_corpus(&path).unwrap()).unwrap()
     }
 
