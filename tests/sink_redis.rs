@@ -48,6 +48,7 @@ fn backend() -> RedisBackend {
         db: 0,
         tls: false,
         insecure_skip_verify: false,
+        long_lists: Default::default(),
     }
 }
 
@@ -465,6 +466,7 @@ fn server_gone_mid_run_is_an_error_and_a_restart_is_not_papered_over() {
         db: 0,
         tls: false,
         insecure_skip_verify: false,
+        long_lists: Default::default(),
     };
     let mut sink = own.connect_sink().unwrap();
     sink.write(&[entry("u1", &["k".to_string()])]).unwrap();
@@ -560,6 +562,7 @@ fn tls_with_a_self_signed_certificate() {
         db: 0,
         tls: true,
         insecure_skip_verify: true,
+        long_lists: Default::default(),
     };
 
     // --redis-insecure-skip-verify: works, index and checkpoint alike
@@ -607,6 +610,7 @@ fn dropped_connection_is_replaced_and_the_batch_retried() {
         db: 0,
         tls: false,
         insecure_skip_verify: false,
+        long_lists: Default::default(),
     };
     let mut sink = own.connect_sink().unwrap();
     sink.write(&[entry("u1", &["k".to_string()])]).unwrap();

@@ -19,7 +19,7 @@
 #   BENCH_GO_MODES        "go go-ka" (go-ka: --rekor-disable-keepalives=false)
 #   BENCH_REPEAT          runs per comparison configuration; the median is
 #                         reported (1)
-#   BENCH_PHASES          "ceiling compare stack scale checkpoint profile"
+#   BENCH_PHASES          "ceiling compare stack scale mix checkpoint profile"
 #   BENCH_PROFILE_SIZE    20000; BENCH_PROFILE_CONCURRENCY 5
 #   BENCH_SCALE           "100000 1000000 10000000" / "10000 100000"
 #   BENCH_SCALE_BACKENDS  "dry redis mysql" (dry = --dry-run)
@@ -27,6 +27,16 @@
 #   BENCH_SCALE_BUDGET    seconds one scale run may take (estimated from the
 #                         smaller sizes first); larger runs are skipped and
 #                         listed (1200)
+#   BENCH_MIX             indices per run of the key-mix scale phase ("mix"):
+#                         "100000 1000000" / "10000 100000" (10^7 too when asked:
+#                         BENCH_MIX="100000 1000000 10000000"; it takes an hour)
+#   BENCH_MIX_BACKENDS    "redis redis-hot mysql" (redis-hot: Redis whose two hottest
+#                         keys already list BENCH_MIX_HOT UUIDs each, like the
+#                         server's own index of a big log; run at the smallest size)
+#   BENCH_MIX_HOT         1000000 / 100000
+#   BENCH_MIX_GO          sizes for Go on Redis on the same mix ("100000 200000" /
+#                         "10000 20000"): two points measure how its time grows
+#   BENCH_MIX_CONCURRENCY 5; REPLAY_MIX_PORT 26381 (the mix's replay server)
 #   BENCH_CHECKPOINT      "0 1 100 10000"; BENCH_CHECKPOINT_CONCURRENCY 5;
 #                         BENCH_CHECKPOINT_REPEAT 5 (rounds, intervals interleaved;
 #                         the median is reported: the differences are small)
@@ -57,8 +67,10 @@ cd "$repo"
 
 mode=${BENCH_MODE:-full}
 case $mode in
-full) d_size=100000 d_scale="100000 1000000 10000000" d_wrk=10 d_stack=3000 ;;
-quick) d_size=10000 d_scale="10000 100000" d_wrk=3 d_stack=300 ;;
+full) d_size=100000 d_scale="100000 1000000 10000000" d_wrk=10 d_stack=3000
+    d_mix="100000 1000000" d_mix_hot=1000000 d_mix_go="100000 200000" ;;
+quick) d_size=10000 d_scale="10000 100000" d_wrk=3 d_stack=300
+    d_mix="10000 100000" d_mix_hot=100000 d_mix_go="10000 20000" ;;
 *) echo "bench.sh: BENCH_MODE must be full or quick" >&2; exit 2 ;;
 esac
 size=${BENCH_SIZE:-$d_size}
@@ -66,11 +78,17 @@ concurrency=${BENCH_CONCURRENCY:-1 5 20}
 backends=${BENCH_BACKENDS:-redis mysql}
 go_modes=${BENCH_GO_MODES:-go go-ka}
 repeat=${BENCH_REPEAT:-1}
-phases=${BENCH_PHASES:-ceiling compare stack scale checkpoint profile}
+phases=${BENCH_PHASES:-ceiling compare stack scale mix checkpoint profile}
 scale_sizes=${BENCH_SCALE:-$d_scale}
 scale_backends=${BENCH_SCALE_BACKENDS:-dry redis mysql}
 scale_conc=${BENCH_SCALE_CONCURRENCY:-5}
 scale_budget=${BENCH_SCALE_BUDGET:-1200}
+mix_sizes=${BENCH_MIX:-$d_mix}
+mix_backends=${BENCH_MIX_BACKENDS:-redis redis-hot mysql}
+mix_hot=${BENCH_MIX_HOT:-$d_mix_hot}
+mix_go=${BENCH_MIX_GO:-$d_mix_go}
+mix_conc=${BENCH_MIX_CONCURRENCY:-5}
+mix_port=${REPLAY_MIX_PORT:-26381}
 ckpt_intervals=${BENCH_CHECKPOINT:-0 1 100 10000}
 ckpt_conc=${BENCH_CHECKPOINT_CONCURRENCY:-5}
 ckpt_repeat=${BENCH_CHECKPOINT_REPEAT:-5}
@@ -145,10 +163,14 @@ build() {
 
 # ---------------------------------------------------------------- services
 
-replay_pid=
+replay_pid= mix_pid=
 cleanup() {
     local rc=$?
     stack_down "$rc"
+    if [ -n "$mix_pid" ]; then
+        kill "$mix_pid" 2>/dev/null || true
+        wait "$mix_pid" 2>/dev/null || true
+    fi
     if [ -n "$replay_pid" ]; then
         kill "$replay_pid" 2>/dev/null || true
         wait "$replay_pid" 2>/dev/null || true
@@ -185,10 +207,12 @@ mysql_cli() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -utest -pzaphod 
 
 flush() {
     case $1 in
-    redis) redis_cli FLUSHALL >/dev/null ;;
+    redis | redis-hot) redis_cli FLUSHALL >/dev/null ;;
     mysql) mysql_cli -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint' ;;
     dry) ;;
     esac
+    # A hook for the phase (e.g. pre-filling lists), after every flush.
+    [ -z "${after_flush:-}" ] || "$after_flush" "$1"
 }
 
 # CPU seconds processes have used so far (utime + stime, summed).
@@ -204,7 +228,7 @@ cpu_of() {
     fi
 }
 backend_pid() {
-    case $1 in redis) echo "$redis_pid" ;; mysql) echo "$mysql_pid" ;; *) echo "" ;; esac
+    case $1 in redis | redis-hot) echo "$redis_pid" ;; mysql) echo "$mysql_pid" ;; *) echo "" ;; esac
 }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 elapsed() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 3))" "$1" "$2"; }
@@ -231,7 +255,7 @@ tool_command() {
         args=("$go_bin" "--rekor-address=$url" --start=0 "--end=$((n - 1))" "--concurrency=$conc")
         [ "$tool" = go-ka ] && args+=(--rekor-disable-keepalives=false)
         case $backend in
-        redis) args+=(--redis-hostname=127.0.0.1 "--redis-port=$REDIS_PORT" "--redis-password=$redis_password") ;;
+        redis | redis-hot) args+=(--redis-hostname=127.0.0.1 "--redis-port=$REDIS_PORT" "--redis-password=$redis_password") ;;
         mysql) args+=("--mysql-dsn=$mysql_dsn") ;;
         esac
         ;;
@@ -239,7 +263,7 @@ tool_command() {
         args=("$rust_bin" --rekor-address "$url" --start 0 --end "$((n - 1))" --concurrency "$conc")
         env=(REDIS_PASSWORD="$redis_password" MYSQL_DSN="$mysql_dsn")
         case $backend in
-        redis) args+=(--redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT") ;;
+        redis | redis-hot) args+=(--redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT") ;;
         mysql) ;; # MYSQL_DSN
         dry) args+=(--dry-run --redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT") ;;
         esac
@@ -440,6 +464,113 @@ phase_scale() {
         done
         flush "$b"
     done
+}
+
+# ---------------------------------------------------------------- key mix
+
+# The two keys the mix lists most (the 25% signer's key hash and e-mail),
+# lowercased as written.
+mix_hot_keys() {
+    "$rust_bin" keys <"$out/mix-sample.jsonl" | python3 -c "
+import collections, json, sys
+c = collections.Counter(k.lower() for l in sys.stdin for k in set(json.loads(l).get('keys') or []))
+print(' '.join(k for k, _ in c.most_common(2)))"
+}
+
+# redis-hot: the hot keys already list $mix_hot other UUIDs each, as in
+# the server's own index of a big log (RPUSH from a Lua loop: seconds).
+prefill_hot() {
+    [ "$1" = redis-hot ] || return 0
+    local k
+    for k in $hot_keys; do
+        redis_cli EVAL "for i = 1, tonumber(ARGV[1]) do redis.call('RPUSH', KEYS[1], string.format('%016x%064x', 1193050959916656506, i)) end return 1" \
+            1 "$k" "$mix_hot" >/dev/null
+    done
+    log "mix: $k and the other hot key list $(redis_cli LLEN "$k") UUIDs"
+}
+
+# After each flush of a mix run: pre-fill (redis-hot), then arm the slow log.
+mix_after_flush() {
+    prefill_hot "$1"
+    case $1 in redis | redis-hot) slowlog_arm ;; esac
+}
+
+# The slow log of the bench's Redis: armed at 10 ms and emptied before a
+# run; after it, the commands over 10 ms (all of them are the tool's: the
+# bench's own set-up runs before the reset).
+slowlog_arm() {
+    redis_cli CONFIG SET slowlog-log-slower-than 10000 >/dev/null
+    redis_cli CONFIG SET slowlog-max-len 1024 >/dev/null
+    redis_cli SLOWLOG RESET >/dev/null
+}
+slowlog_record() {
+    local b=$1 tool=$2 n=$3
+    redis_cli --json SLOWLOG GET -1 | python3 -c "
+import json, sys
+entries = json.load(sys.stdin)
+row = {'phase': 'mix-slowlog', 'backend': sys.argv[1], 'tool': sys.argv[2], 'size': int(sys.argv[3]),
+       'count': len(entries), 'max_us': max((e[2] for e in entries), default=0),
+       'commands': sorted({e[3][0].upper() for e in entries})}
+open(sys.argv[4], 'a').write(json.dumps(row, sort_keys=True) + '\\n')
+print(f\"  slow log: {row['count']} commands over 10 ms {row['commands']}\", file=sys.stderr)
+" "$b" "$tool" "$n" "$results"
+}
+
+# The scale phase on the synthetic key mix (harness/replay-rekor --key-mix):
+# rekor-backfill on Redis, Redis with hot lists, MySQL, at each size; Go on
+# Redis at two sizes, to measure how its time grows.
+phase_mix() {
+    local max=0 s
+    for s in $mix_sizes $mix_go; do [ "$s" -gt "$max" ] && max=$s; done
+    "$replay_bin" --corpus "$corpus" --key-mix --size "$max" --listen "127.0.0.1:$mix_port" \
+        >"$out/replay-mix.out" 2>"$out/replay-mix.err" &
+    mix_pid=$!
+    local waited=0
+    until grep -q '^listening on ' "$out/replay-mix.out" 2>/dev/null; do
+        kill -0 "$mix_pid" 2>/dev/null || die "replay-rekor --key-mix exited: $(cat "$out/replay-mix.err")"
+        [ $waited -lt 100 ] || die "replay-rekor --key-mix did not start"
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    local saved_url=$url saved_pids=$server_pids
+    url=$(sed -n 's/^listening on //p' "$out/replay-mix.out") server_pids=$mix_pid
+    note_cmd "target/release/replay-rekor --corpus testdata/corpus/entries.jsonl --key-mix --size $max"
+    curl -s -X POST "$url/api/v1/log/entries/retrieve" -H 'Content-Type: application/json' \
+        -d '{"logIndexes":[0,1,2,3,4,5,6,7,8,9]}' | python3 -c "
+import json, sys
+for e in json.load(sys.stdin):
+    for v in e.values(): print(json.dumps({'body': v['body']}))" >"$out/mix-sample.jsonl"
+    for s in $(seq 10 10 2000); do
+        curl -s "$url/api/v1/log/entries?logIndex=$s" | python3 -c "
+import json, sys
+for v in json.load(sys.stdin).values(): print(json.dumps({'body': v['body']}))" >>"$out/mix-sample.jsonl"
+    done
+    hot_keys=$(mix_hot_keys)
+    log "mix: replay server $url; hot keys: $hot_keys"
+    local b
+    after_flush=mix_after_flush
+    for b in $mix_backends; do
+        for s in $mix_sizes; do
+            log "mix: rekor-backfill $b n=$s"
+            run_tool mix rust "$b" "$mix_conc" "$s"
+            case $b in redis | redis-hot) slowlog_record "$b" rust "$s" ;; esac
+            # Pre-filled lists: the smallest size says what they cost.
+            [ "$b" != redis-hot ] || break
+        done
+    done
+    for s in $mix_go; do
+        log "mix: Go redis n=$s"
+        run_tool mix go redis "$mix_conc" "$s"
+        slowlog_record redis go "$s"
+    done
+    after_flush=
+    flush redis
+    flush mysql
+    redis_cli CONFIG SET slowlog-max-len 128 >/dev/null
+    url=$saved_url server_pids=$saved_pids
+    kill "$mix_pid" 2>/dev/null || true
+    wait "$mix_pid" 2>/dev/null || true
+    mix_pid=
 }
 
 phase_checkpoint() {

@@ -7,11 +7,13 @@ use crate::config::BackendChoice;
 pub use crate::config::{MysqlAddress, MysqlDsn, MysqlTls};
 use crate::lease::{Lease, Owner};
 
+mod long_lists;
 mod mysql;
 mod mysql_lease;
 mod redis;
 mod redis_lease;
 
+pub use self::long_lists::LongLists;
 pub use self::mysql::MysqlBackend;
 pub use self::redis::{checkpoint_key as redis_checkpoint_key, RedisBackend};
 
@@ -127,6 +129,7 @@ pub fn backend_for(choice: &BackendChoice) -> Box<dyn Backend> {
             db: *db,
             tls: *tls,
             insecure_skip_verify: *insecure_skip_verify,
+            long_lists: LongLists::default(),
         }),
         BackendChoice::Mysql { dsn } => Box::new(MysqlBackend::new(dsn.clone())),
     }

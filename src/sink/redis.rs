@@ -4,9 +4,20 @@
 //! Keys are lowercased with Go's `strings.ToLower` before writing, because
 //! the server lowercases every key it writes and every key it looks up
 //! (docs/INDEX_KEYS.md §6, §10); a key written as computed would never be found.
-//! Each (key, uuid) is written as `LREM key 0 uuid` + `LPUSH key uuid`, so a
-//! rerun leaves exactly one copy at the head of the list. A whole batch goes
-//! out as one pipeline: one round trip instead of two per key.
+//!
+//! Each list must hold each UUID exactly once after a run, and a rerun must
+//! change nothing; lists the server wrote are merged with, never replaced.
+//! A chunk's writes are grouped by key (each UUID once per key), then one
+//! pipelined `LLEN` per key not yet known to be long decides how: a short
+//! list gets `LREM key 0 uuid` + `LPUSH key uuid` per UUID (one copy left,
+//! whatever was there), a long one a single `LPUSH` of the UUIDs it does
+//! not hold yet, which `long_lists` answers from one read of the list per
+//! run. That keeps the cost per entry independent of list length and every
+//! command under a millisecond or so on a 10^6-element list, where one
+//! `LREM` took tens of milliseconds and blocked the server meanwhile; the
+//! reasoning and the memory bound are in `long_lists`. Two round trips per
+//! chunk (`LLEN`s, then the writes), plus the page reads of a long list the
+//! first time the run writes to it.
 //!
 //! Timeouts on connect and on every reply turn a dead or stuck server into
 //! an error instead of a hung run.
@@ -24,6 +35,7 @@ use redis::{
     RedisConnectionInfo, TlsCertificates,
 };
 
+use super::long_lists::{LongLists, LONG_LIST};
 use super::{host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
 use crate::lease::{Lease, Owner};
@@ -60,6 +72,10 @@ pub struct RedisBackend {
     pub tls: bool,
     /// Accept any certificate (`--redis-insecure-skip-verify`); only with `tls`.
     pub insecure_skip_verify: bool,
+    /// What the run knows about long lists, shared by all its sinks; a new
+    /// run (a new backend) starts with `LongLists::default()` and reads
+    /// them again.
+    pub long_lists: LongLists,
 }
 
 impl RedisBackend {
@@ -226,20 +242,24 @@ struct RedisSink {
 impl RedisSink {
     fn write_once(
         &mut self,
-        pipelines: &[redis::Pipeline],
+        writes: &[KeyWrites<'_>],
     ) -> Result<(), WriteError<redis::RedisError>> {
         let connection = match self.connection.take() {
             Some(connection) => connection,
             None => self.reconnect().map_err(WriteError::Connect)?,
         };
         let connection = self.connection.insert(connection);
-        for pipeline in pipelines {
-            if let Err(e) = pipeline.query::<()>(connection) {
-                if e.is_unrecoverable_error() || !connection.is_open() {
-                    self.connection = None;
-                }
-                return Err(WriteError::Backend(e));
+        let lists = &self.backend.long_lists;
+        if let Err(e) = write_grouped(connection, lists, writes) {
+            if e.is_unrecoverable_error() || !connection.is_open() {
+                self.connection = None;
             }
+            // Some of the writes may have happened: what was read of the
+            // long lists written here no longer holds.
+            for w in writes {
+                lists.forget(&w.key);
+            }
+            return Err(WriteError::Backend(e));
         }
         Ok(())
     }
@@ -268,23 +288,23 @@ impl RedisSink {
 
 impl Sink for RedisSink {
     fn write(&mut self, entries: &[IndexedEntry]) -> Result<(), SinkError> {
-        let pipelines = build_pipelines(entries);
-        if pipelines.is_empty() {
+        let writes = group_by_key(entries);
+        if writes.is_empty() {
             return Ok(());
         }
         let context = self.backend.context();
-        let keys: usize = entries.iter().map(|e| e.keys.len()).sum();
+        let keys: usize = writes.iter().map(|w| w.uuids.len()).sum();
         let fail = |e: WriteError<redis::RedisError>| {
             SinkError(match e {
                 WriteError::Connect(e) => e.context("reconnecting after a lost connection"),
                 WriteError::Backend(e) => anyhow!(
-                    "{context}: writing {keys} keys of {} entries (LREM+LPUSH) failed: {}",
+                    "{context}: writing {keys} keys of {} entries failed: {}",
                     entries.len(),
                     explain(&e, IO_TIMEOUT)
                 ),
             })
         };
-        match self.write_once(&pipelines) {
+        match self.write_once(&writes) {
             Ok(()) => Ok(()),
             // The connection broke (idle timeout at a proxy, network blip):
             // the writes are idempotent, so redo the whole batch once on a
@@ -296,7 +316,7 @@ impl Sink for RedisSink {
             {
                 log::warn!("{context}: connection lost ({e}); reconnecting and retrying the batch");
                 self.connection = None;
-                self.write_once(&pipelines).map_err(fail)
+                self.write_once(&writes).map_err(fail)
             }
             Err(e) => Err(fail(e)),
         }
@@ -321,36 +341,123 @@ fn explain(e: &redis::RedisError, timeout: Duration) -> String {
     }
 }
 
-/// `LREM k 0 uuid` + `LPUSH k uuid` for each key of each entry, keys
-/// lowercased, split into pipelines of at most [`MAX_PIPELINE_COMMANDS`].
-fn build_pipelines(entries: &[IndexedEntry]) -> Vec<redis::Pipeline> {
-    let mut pipelines = Vec::new();
-    let mut pipeline = redis::pipe();
-    let mut commands = 0;
+/// One key's writes in a chunk: the key lowercased, each UUID once, in
+/// entry order (the last one ends up at the head of the list).
+#[derive(Debug, PartialEq, Eq)]
+struct KeyWrites<'a> {
+    key: String,
+    uuids: Vec<&'a str>,
+}
+
+/// The chunk's (key, uuid) pairs grouped by lowercased key, keys in order
+/// of first appearance.
+fn group_by_key(entries: &[IndexedEntry]) -> Vec<KeyWrites<'_>> {
+    let mut writes: Vec<KeyWrites<'_>> = Vec::new();
+    let mut at = std::collections::HashMap::new();
     for entry in entries {
         for key in &entry.keys {
             let key = gostr::to_lower(key);
-            pipeline
-                .cmd("LREM")
-                .arg(&key)
-                .arg(0)
-                .arg(&entry.uuid)
-                .ignore()
-                .cmd("LPUSH")
-                .arg(&key)
-                .arg(&entry.uuid)
-                .ignore();
-            commands += 2;
-            if commands >= MAX_PIPELINE_COMMANDS {
-                pipelines.push(std::mem::replace(&mut pipeline, redis::pipe()));
-                commands = 0;
+            let i = *at.entry(key.clone()).or_insert_with(|| {
+                writes.push(KeyWrites {
+                    key,
+                    uuids: Vec::new(),
+                });
+                writes.len() - 1
+            });
+            let uuids = &mut writes[i].uuids;
+            if !uuids.contains(&entry.uuid.as_str()) {
+                uuids.push(&entry.uuid);
             }
         }
     }
-    if commands > 0 {
-        pipelines.push(pipeline);
+    writes
+}
+
+/// Writes a grouped chunk: `LLEN` of the keys not known to be long, then
+/// `LREM`+`LPUSH` per UUID on short lists and one `LPUSH` of the missing
+/// UUIDs on long ones.
+fn write_grouped(
+    con: &mut Connection,
+    lists: &LongLists,
+    writes: &[KeyWrites<'_>],
+) -> redis::RedisResult<()> {
+    let unknown: Vec<&KeyWrites<'_>> = writes.iter().filter(|w| !lists.is_long(&w.key)).collect();
+    for group in unknown.chunks(MAX_PIPELINE_COMMANDS) {
+        let mut pipeline = redis::pipe();
+        for w in group {
+            pipeline.cmd("LLEN").arg(&w.key);
+        }
+        let lens: Vec<usize> = pipeline.query(con)?;
+        for (w, len) in group.iter().zip(lens) {
+            if len >= LONG_LIST {
+                lists.mark_long(&w.key);
+            }
+        }
     }
-    pipelines
+    let mut pipelines = Pipelines::default();
+    for w in writes {
+        if lists.is_long(&w.key) {
+            pipelines.push_missing(&w.key, &lists.missing(con, &w.key, &w.uuids)?);
+        } else {
+            pipelines.replace_each(&w.key, &w.uuids);
+        }
+    }
+    for pipeline in pipelines.finish() {
+        pipeline.query::<()>(con)?;
+    }
+    Ok(())
+}
+
+/// Write commands, split into pipelines of at most
+/// [`MAX_PIPELINE_COMMANDS`].
+#[derive(Default)]
+struct Pipelines {
+    done: Vec<redis::Pipeline>,
+    current: redis::Pipeline,
+    commands: usize,
+}
+
+impl Pipelines {
+    /// Short list: `LREM key 0 uuid` + `LPUSH key uuid` per UUID, which
+    /// leaves one copy whatever the list held.
+    fn replace_each(&mut self, key: &str, uuids: &[&str]) {
+        for uuid in uuids {
+            self.current
+                .cmd("LREM")
+                .arg(key)
+                .arg(0)
+                .arg(uuid)
+                .ignore()
+                .cmd("LPUSH")
+                .arg(key)
+                .arg(uuid)
+                .ignore();
+            self.count(2);
+        }
+    }
+
+    /// Long list: one `LPUSH` of the UUIDs it does not hold.
+    fn push_missing(&mut self, key: &str, missing: &[&str]) {
+        if !missing.is_empty() {
+            self.current.cmd("LPUSH").arg(key).arg(missing).ignore();
+            self.count(1);
+        }
+    }
+
+    fn count(&mut self, commands: usize) {
+        self.commands += commands;
+        if self.commands >= MAX_PIPELINE_COMMANDS {
+            self.done.push(std::mem::take(&mut self.current));
+            self.commands = 0;
+        }
+    }
+
+    fn finish(mut self) -> Vec<redis::Pipeline> {
+        if self.commands > 0 {
+            self.done.push(self.current);
+        }
+        self.done
+    }
 }
 
 /// Checkpoints as JSON strings under [`checkpoint_key`].
@@ -415,6 +522,7 @@ mod tests {
             db: 0,
             tls,
             insecure_skip_verify: insecure,
+            long_lists: LongLists::default(),
         }
     }
 
@@ -446,56 +554,83 @@ mod tests {
         assert_eq!(checkpoint_key(&name), "rekor-backfill:checkpoint:nightly");
     }
 
+    fn resp(commands: &[&[&str]]) -> String {
+        commands
+            .iter()
+            .map(|args| {
+                let mut resp = format!("*{}\r\n", args.len());
+                for arg in *args {
+                    resp.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+                }
+                resp
+            })
+            .collect()
+    }
+
     #[test]
-    fn pipelines_lowercase_and_pair_commands() {
+    fn writes_are_grouped_by_lowercased_key_each_uuid_once() {
         let entries = vec![
             IndexedEntry {
                 uuid: "u1".to_string(),
-                keys: vec!["SHA256:AB".to_string(), "İx".to_string()],
+                keys: vec![
+                    "SHA256:AB".to_string(),
+                    "İx".to_string(),
+                    "sha256:ab".to_string(),
+                ],
             },
             IndexedEntry {
                 uuid: "u2".to_string(),
-                keys: vec!["k".to_string()],
+                keys: vec!["k".to_string(), "Sha256:Ab".to_string()],
             },
         ];
-        let pipelines = build_pipelines(&entries);
+        let writes = group_by_key(&entries);
+        let flat: Vec<(&str, Vec<&str>)> = writes
+            .iter()
+            .map(|w| (w.key.as_str(), w.uuids.clone()))
+            .collect();
+        assert_eq!(
+            flat,
+            [
+                ("sha256:ab", vec!["u1", "u2"]),
+                ("ix", vec!["u1"]),
+                ("k", vec!["u2"]),
+            ]
+        );
+        assert!(group_by_key(&[]).is_empty());
+    }
+
+    #[test]
+    fn short_lists_pair_lrem_and_lpush_long_lists_get_one_lpush() {
+        let mut pipelines = Pipelines::default();
+        pipelines.replace_each("short", &["u1", "u2"]);
+        pipelines.push_missing("long", &["u3", "u4"]);
+        pipelines.push_missing("long2", &[]);
+        let pipelines = pipelines.finish();
         assert_eq!(pipelines.len(), 1);
         let packed = String::from_utf8_lossy(&pipelines[0].get_packed_pipeline()).into_owned();
-        let expected: String = [
-            ("LREM", "sha256:ab", Some("0"), "u1"),
-            ("LPUSH", "sha256:ab", None, "u1"),
-            ("LREM", "ix", Some("0"), "u1"),
-            ("LPUSH", "ix", None, "u1"),
-            ("LREM", "k", Some("0"), "u2"),
-            ("LPUSH", "k", None, "u2"),
-        ]
-        .iter()
-        .map(|(cmd, key, count, uuid)| {
-            let args: Vec<&str> = [Some(*cmd), Some(*key), *count, Some(*uuid)]
-                .into_iter()
-                .flatten()
-                .collect();
-            let mut resp = format!("*{}\r\n", args.len());
-            for arg in args {
-                resp.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
-            }
-            resp
-        })
-        .collect();
-        assert_eq!(packed, expected);
-        assert!(build_pipelines(&[]).is_empty());
+        assert_eq!(
+            packed,
+            resp(&[
+                &["LREM", "short", "0", "u1"],
+                &["LPUSH", "short", "u1"],
+                &["LREM", "short", "0", "u2"],
+                &["LPUSH", "short", "u2"],
+                &["LPUSH", "long", "u3", "u4"],
+            ])
+        );
+        assert!(Pipelines::default().finish().is_empty());
     }
 
     #[test]
     fn large_batches_are_split() {
-        let entries = vec![IndexedEntry {
-            uuid: "u".to_string(),
-            keys: (0..MAX_PIPELINE_COMMANDS + 1)
-                .map(|i| format!("k{i}"))
-                .collect(),
-        }];
-        // two commands per key
-        let pipelines = build_pipelines(&entries);
+        let uuids: Vec<String> = (0..MAX_PIPELINE_COMMANDS + 1)
+            .map(|i| format!("u{i}"))
+            .collect();
+        let uuids: Vec<&str> = uuids.iter().map(String::as_str).collect();
+        let mut pipelines = Pipelines::default();
+        // two commands per UUID
+        pipelines.replace_each("k", &uuids);
+        let pipelines = pipelines.finish();
         assert_eq!(pipelines.len(), 3);
         let commands: usize = pipelines.iter().map(|p| p.cmd_iter().count()).sum();
         assert_eq!(commands, 2 * (MAX_PIPELINE_COMMANDS + 1));

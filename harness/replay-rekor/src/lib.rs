@@ -17,6 +17,7 @@ pub mod corpus;
 pub mod faults;
 pub mod http;
 pub mod log;
+pub mod mix;
 mod pool;
 pub mod server;
 
@@ -24,4 +25,5 @@ pub use control::{Control, RetrieveMode, Stats};
 pub use corpus::{load_corpus, parse_corpus};
 pub use faults::{Fault, FaultTarget};
 pub use log::{entry_uuid, leaf_hash, Entry, Log, Malformation, ServedEntry};
+pub use mix::KeyMix;
 pub use server::ReplayServer;

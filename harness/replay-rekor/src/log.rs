@@ -16,6 +16,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::mix::KeyMix;
+
 /// Tree IDs of rekor.sigstore.dev's current and previous shards: realistic
 /// 16-hex UUID prefixes.
 pub const DEFAULT_TREE_ID: u64 = 1_193_050_959_916_656_506;
@@ -227,6 +229,8 @@ pub struct Log {
     active_tree_id: u64,
     inactive: Option<Shard>,
     size: u64,
+    /// Serve the synthetic key mix instead of the corpus cycle.
+    mix: Option<Arc<KeyMix>>,
 }
 
 impl Log {
@@ -240,12 +244,20 @@ impl Log {
             active_tree_id: DEFAULT_TREE_ID,
             inactive: None,
             size,
+            mix: None,
         }
     }
 
     /// Total size (all shards). Indices past the corpus replay it.
     pub fn with_size(mut self, size: u64) -> Log {
         self.set_size(size);
+        self
+    }
+
+    /// Serves the synthetic key mix ([`crate::mix`]) at every index that
+    /// has no explicit entry, instead of the corpus cycle.
+    pub fn with_key_mix(mut self, mix: KeyMix) -> Log {
+        self.mix = Some(Arc::new(mix));
         self
     }
 
@@ -342,6 +354,9 @@ impl Log {
     fn regular(&self, index: u64) -> Option<(Arc<Entry>, Vec<u8>)> {
         if let Some(entry) = self.explicit.get(&index) {
             return Some((entry.clone(), entry.body.clone()));
+        }
+        if let Some(mix) = &self.mix {
+            return Some(mix.entry(index));
         }
         let n = self.corpus.len() as u64;
         if n == 0 {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use argh::FromArgs;
-use replay_rekor::{load_corpus, Log, ReplayServer, RetrieveMode};
+use replay_rekor::{load_corpus, KeyMix, Log, ReplayServer, RetrieveMode};
 
 /// Serve real Rekor entries through an imitation of the Rekor read API.
 #[derive(FromArgs)]
@@ -41,6 +41,10 @@ struct Args {
     /// record served indices and request headers (GET /__admin/served)
     #[argh(switch)]
     record: bool,
+    /// serve a synthetic log with a realistic key mix made from real bodies
+    /// (one key in 25% of entries, four in 5/3/2/1%, the rest unique; see mix.rs)
+    #[argh(switch)]
+    key_mix: bool,
 }
 
 fn main() -> ExitCode {
@@ -55,7 +59,16 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
-    let mut log = Log::new(load_corpus(&args.corpus)?).with_tree_id(args.tree_id);
+    let corpus = load_corpus(&args.corpus)?;
+    let mix = if args.key_mix {
+        Some(KeyMix::from_corpus(&corpus)?)
+    } else {
+        None
+    };
+    let mut log = Log::new(corpus).with_tree_id(args.tree_id);
+    if let Some(mix) = mix {
+        log = log.with_key_mix(mix);
+    }
     if let Some(inactive) = args.inactive_size {
         log = log.with_inactive_shard(args.inactive_tree_id, inactive);
     }
