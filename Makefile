@@ -4,13 +4,20 @@
 CARGO ?= cargo
 BIN := target/release/rekor-backfill
 
-.PHONY: all build test lint demo parity harness bench services-up services-down deps clean-harness fuzz bench-keys
+.PHONY: all build release test lint demo parity harness bench services-up services-down deps clean-harness fuzz bench-keys
 
 all: build
 
-## build: the release binary, target/release/rekor-backfill
+## build: the developer build, target/release/rekor-backfill (dynamically
+## linked, line tables kept; `make release` for the binary operators run)
 build:
 	$(CARGO) build --release
+
+## release: what operators copy onto any x86-64 Linux host: a statically
+## linked, stripped binary, its debug information and SHA256SUMS, in
+## target/dist/ (harness/release/build.sh; README, "Release binary")
+release:
+	bash harness/release/build.sh
 
 ## deps: system packages (Redis, MariaDB, openssl, gpg, minisign); needs root
 deps:

@@ -6,7 +6,9 @@
 #   3. key parity: rekor-backfill against Rekor v1.5.4's own Go code
 #      (harness/key-oracle) over the corpus and over a set generated from
 #      real tool output (harness/gen), plus the oracle's own tests,
-#   4. the real Rekor stack (harness/stack, `make harness`): rekor-server,
+#   4. the release binary (make release), run in a chroot that holds nothing
+#      else (harness/release/chroot-test.sh),
+#   5. the real Rekor stack (harness/stack, `make harness`): rekor-server,
 #      Trillian, Redis and MariaDB on loopback; ground truth, upstream,
 #      checkpoint and fault scenarios on both backends.
 # Services are stopped on exit, also on failure. Ports: REDIS_PORT and
@@ -51,6 +53,10 @@ gen_dir=${TEST_GEN_DIR:-$repo/.harness/gen}
 stage "key parity (generated set)" bash -c \
     'harness/gen/run.sh "$1" && harness/parity.sh target/release/rekor-backfill "$1/generated.jsonl"' \
     _ "$gen_dir"
+
+stage "release binary (make release)" make release
+stage "release binary in a bare chroot (names from /etc/hosts and DNS)" \
+    bash harness/release/chroot-test.sh target/dist/rekor-backfill
 
 stage "real Rekor stack scenarios (make harness)" bash -c \
     'bash harness/stack/build.sh && HARNESS_PENDING=fail bash harness/stack/scenarios.sh'

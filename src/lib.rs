@@ -17,5 +17,6 @@ pub mod progress;
 pub mod redact;
 pub mod rekor;
 pub mod sink;
+pub mod version;
 pub mod watermark;
 pub mod worker;

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     if args.version {
-        println!("rekor-backfill {}", env!("CARGO_PKG_VERSION"));
+        print!("{}", rekor_backfill::version::long());
         return ExitCode::from(EXIT_OK);
     }
     if let Some(Command::Keys(_)) = args.command {
