@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BIN := target/release/rekor-backfill
 
-.PHONY: all build release test lint demo parity harness bench services-up services-down deps clean-harness fuzz bench-keys
+.PHONY: all build release image test lint demo parity harness bench services-up services-down deps clean-harness fuzz bench-keys
 
 all: build
 
@@ -18,6 +18,13 @@ build:
 ## target/dist/ (harness/release/build.sh; README, "Release binary")
 release:
 	bash harness/release/build.sh
+
+## image: OCI images around the release binary, pulled from no registry:
+## a static one (no shell, no libc) and an operator-compatible one (Debian,
+## /bin/sh, curl, sed), in target/image/oci (harness/image/build.sh; README,
+## "Container images"); needs root
+image: release
+	bash harness/image/build.sh
 
 ## deps: system packages (Redis, MariaDB, openssl, gpg, minisign); needs root
 deps:

@@ -18,6 +18,9 @@ command -v file >/dev/null || need+=(file)
 command -v ip >/dev/null || need+=(iproute2)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+# make image and its test (harness/image/)
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v umoci >/dev/null || need+=(umoci)
 
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
