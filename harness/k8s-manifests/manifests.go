@@ -2,9 +2,11 @@
 // the way the API server would: each YAML document strictly decoded into its
 // k8s.io/api type, unknown or duplicate fields rejected. The tests
 // (manifests_test.go) check what the README promises about them;
-// `k8s-manifests args FILE` prints the container's arguments, one per line,
-// with $(VAR) expanded from the container's literal env values as the kubelet
-// does, so a local simulation runs exactly the manifest's command.
+// `k8s-manifests args FILE [NAME=VALUE...]` prints the container's
+// arguments, one per line, with $(VAR) expanded as the kubelet does from the
+// container's literal env values (NAME=VALUE overrides or adds one, as a
+// `kubectl set env` would), so a local simulation runs exactly the
+// manifest's command.
 package main
 
 import (
@@ -131,9 +133,18 @@ func ExpandArgs(c corev1.Container, extra map[string]string) []string {
 }
 
 func main() {
-	if len(os.Args) != 3 || os.Args[1] != "args" {
-		fmt.Fprintln(os.Stderr, "usage: k8s-manifests args FILE")
+	if len(os.Args) < 3 || os.Args[1] != "args" {
+		fmt.Fprintln(os.Stderr, "usage: k8s-manifests args FILE [NAME=VALUE...]")
 		os.Exit(2)
+	}
+	set := map[string]string{}
+	for _, kv := range os.Args[3:] {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			fmt.Fprintf(os.Stderr, "%q: want NAME=VALUE\n", kv)
+			os.Exit(2)
+		}
+		set[name] = value
 	}
 	manifests, err := Load(os.Args[2])
 	if err != nil {
@@ -142,7 +153,7 @@ func main() {
 	}
 	for _, m := range manifests {
 		if spec := PodSpec(m); spec != nil {
-			for _, arg := range ExpandArgs(spec.Containers[0], nil) {
+			for _, arg := range ExpandArgs(spec.Containers[0], set) {
 				fmt.Println(arg)
 			}
 			return

@@ -172,8 +172,11 @@ func TestFailurePolicyFollowsTheExitStatuses(t *testing.T) {
 				t.Errorf("%s: status %d has no rule", m.File, code)
 			}
 		}
+		// 4 is retried: a replaced pod meets the lease of the one it
+		// replaces until that expires (30 s).
 		want := map[int32]batchv1.PodFailurePolicyAction{
 			1: batchv1.PodFailurePolicyActionCount, 2: batchv1.PodFailurePolicyActionFailJob,
+			4:   batchv1.PodFailurePolicyActionCount,
 			130: batchv1.PodFailurePolicyActionIgnore, 143: batchv1.PodFailurePolicyActionIgnore,
 		}
 		for code, a := range want {
@@ -181,7 +184,7 @@ func TestFailurePolicyFollowsTheExitStatuses(t *testing.T) {
 				t.Errorf("%s: status %d → %s, want %s", m.File, code, action[code], a)
 			}
 		}
-		for _, code := range []int32{3, 4, 5} {
+		for _, code := range []int32{3, 5} {
 			if a := action[code]; a != batchv1.PodFailurePolicyActionFailJob && a != batchv1.PodFailurePolicyActionFailIndex {
 				t.Errorf("%s: status %d → %s: a retry cannot fix it", m.File, code, a)
 			}
