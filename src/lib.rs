@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod entry;
+pub mod hostnames;
 pub mod pipeline;
 pub mod pki;
 pub mod progress;

@@ -21,6 +21,9 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_target(false)
         .init();
+    if let Err(e) = rekor_backfill::hostnames::use_builtin_sources() {
+        log::warn!("{e}; host names resolve as nsswitch.conf says");
+    }
     let raw: Vec<String> = std::env::args().collect();
     let program = raw.first().map_or("rekor-backfill", String::as_str);
     let args = match parse_args(program, &raw[1..]) {

@@ -19,7 +19,7 @@
 #
 # Everything runs in a private network namespace (only its own loopback), so
 # dnsmasq can answer on 127.0.0.1:53 and the services' ports are private.
-# Needs root, unshare, chroot, ip, dnsmasq, redis-server, mariadbd. State in
+# Needs root, unshare, chroot, ip, dnsmasq, cc, redis-server, mariadbd. State in
 # CHROOT_TEST_DIR (default .harness/release/chroot-test).
 set -euo pipefail
 
@@ -227,6 +227,21 @@ status=$(in_chroot --rekor-address "http://rekor.dns.test:$rekor_port" \
 grep -qi 'nothing to do' "$state/run.log" || fail "rerun did not find the checkpoint: $(cat "$state/run.log")"
 echo "$status"
 echo "hosts: files dns" >"$root/etc/nsswitch.conf"
+
+echo "== a foreign NSS module on the hosts: line is never loaded (src/hostnames.rs)"
+# A module that kills whoever loads it (SIGILL): glibc would dlopen it for
+# this line, as it would a host's libnss_mdns4_minimal built for another glibc.
+mkdir -p "$root/lib/x86_64-linux-gnu"
+printf 'int _nss_trap_%s(void) { __builtin_trap(); }\n' gethostbyname4_r gethostbyname3_r \
+    gethostbyname2_r gethostbyname_r >"$state/nss_trap.c"
+cc -shared -nostdlib -fPIC -o "$root/lib/x86_64-linux-gnu/libnss_trap.so.2" "$state/nss_trap.c"
+echo "hosts: trap files dns" >"$root/etc/nsswitch.conf"
+status=$(in_chroot --rekor-address "http://rekor.dns.test:$rekor_port" \
+    --redis-hostname redis.hosts.test --redis-port "$REDIS_PORT")
+[ "$(tail -n 1 <<<"$status")" = 0 ] || fail "with a foreign NSS module listed: $status"
+rm "$root/lib/x86_64-linux-gnu/libnss_trap.so.2"
+echo "hosts: files dns" >"$root/etc/nsswitch.conf"
+echo "$status"
 
 echo "== a name in neither /etc/hosts nor DNS is an error"
 status=$(in_chroot --rekor-address "http://rekor.hosts.test:$rekor_port" \
