@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rekor_backfill::cli::{normalize_go_args, Args, Command};
 use rekor_backfill::config::{Config, UsageError};
+use rekor_backfill::lease::LeaseHeld;
 use rekor_backfill::pipeline::{self, RunOutcome, Shared};
 use rekor_backfill::{entry, sink};
 
@@ -15,6 +16,7 @@ const EXIT_OK: u8 = 0;
 const EXIT_FATAL: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_ENTRY_FAILURES: u8 = 3;
+const EXIT_LEASE_HELD: u8 = 4;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
@@ -47,6 +49,10 @@ fn main() -> ExitCode {
         Ok(RunOutcome::Interrupted) => {
             log::error!("Interrupted: in-flight entries finished and the checkpoint saved; rerun to continue");
             ExitCode::from(EXIT_INTERRUPTED)
+        }
+        Err(e) if e.downcast_ref::<LeaseHeld>().is_some() => {
+            log::error!("{e:#}");
+            ExitCode::from(EXIT_LEASE_HELD)
         }
         Err(e) => match e.downcast_ref::<UsageError>() {
             Some(usage) => usage_error(usage),

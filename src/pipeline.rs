@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::checkpoint::{CheckpointRecord, CheckpointStore, Checkpointer};
+use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore, Checkpointer};
 use crate::config::{Config, UsageError};
+use crate::lease::{LeaseKeeper, Owner};
+use crate::log_layout::LogLayout;
 use crate::progress::{Progress, Snapshot};
 use crate::rekor::{FetchError, RekorClient};
 use crate::sink::{Backend, DrySink, Sink};
@@ -219,11 +221,12 @@ pub fn run(
     };
     let last = info.total_size().checked_sub(1);
     log::info!(
-        "Rekor {}: {} entries (active shard {}, {} inactive shard(s)); backend {}{}",
+        "Rekor {}: {} entries (active shard {} of {} entries, {} inactive shard(s)); backend {}{}",
         config.rekor.address,
         info.total_size(),
-        info.active_tree_size,
-        info.inactive_tree_sizes.len(),
+        info.active().tree_id,
+        info.active().size,
+        info.inactive_count(),
         backend.describe(),
         if config.dry_run {
             " (dry run: nothing is written)"
@@ -239,7 +242,25 @@ pub fn run(
         log::info!("Nothing to do: {why}");
         return Ok(RunOutcome::Complete);
     }
+    if let Some(shard) = &config.shard {
+        log::info!(
+            "Shard {} of {} (0-based) over {}..={}: indices {}..={}",
+            shard.index,
+            shard.count,
+            shard.whole.start(),
+            shard.whole.end(),
+            shard.part.start(),
+            shard.part.end()
+        );
+    }
     let name = &config.checkpoint.name;
+    // Before the checkpoint is read or anything written; released when
+    // `_lease` goes out of scope, however the run ends.
+    let _lease = match config.dry_run {
+        true => None,
+        false => Some(take_lease(backend, name, &shared)?),
+    };
+    let lease_lost = _lease.as_ref().map(LeaseKeeper::lost);
     let mut store: Option<Box<dyn CheckpointStore>> = match config.checkpoint.interval {
         Some(_) => Some(
             backend
@@ -263,6 +284,12 @@ pub fn run(
             existing = store
                 .load(name)
                 .with_context(|| format!("reading checkpoint \"{name}\""))?;
+            if let Some(record) = &existing {
+                check_log(record, &info, name)?;
+                if record.log.is_none() && !config.dry_run {
+                    upgrade(store.as_mut(), record, &info, name)?;
+                }
+            }
         }
     }
     let (first_index, resume_at, end) = match plan(
@@ -329,13 +356,17 @@ pub fn run(
         }
     );
     shared.publish_watermark(resume_at);
-    let checkpointer = Checkpointer::new(
+    let mut checkpointer = Checkpointer::new(
         name.clone(),
         store,
         first_index,
         resume_at,
         config.checkpoint.interval.map_or(u64::MAX, |n| n.get()),
-    );
+    )
+    .bound_to(info.clone());
+    if let Some(lost) = lease_lost {
+        checkpointer = checkpointer.guarded_by(lost);
+    }
     let total = end - resume_at + 1;
     let (tx, rx) = crossbeam_channel::unbounded::<Completion>();
     let collector = {
@@ -379,6 +410,65 @@ pub fn run(
     } else {
         Ok(RunOutcome::CompleteWithFailures)
     }
+}
+
+/// Takes the lease on the checkpoint name and starts renewing it; a lost
+/// lease stops the run as a fatal error.
+fn take_lease(
+    backend: &dyn Backend,
+    name: &CheckpointName,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<LeaseKeeper> {
+    let owner = Owner::new();
+    let lease = backend.acquire_lease(name, &owner)?;
+    log::info!(
+        "Lease on checkpoint \"{name}\" taken as {} (renewed while the run lives)",
+        owner.id()
+    );
+    let shared = Arc::clone(shared);
+    LeaseKeeper::start(lease, name.clone(), move |e| shared.fail(e))
+}
+
+/// Refuses a checkpoint written against another log (exit status 2).
+fn check_log(
+    record: &CheckpointRecord,
+    layout: &LogLayout,
+    name: &CheckpointName,
+) -> Result<(), UsageError> {
+    let Some(binding) = &record.log else {
+        return Ok(());
+    };
+    binding.check(layout).map_err(|why| {
+        UsageError(format!(
+            "checkpoint \"{name}\" (indices {}..={}) belongs to another log: {why}. \
+             If the log was reset or replaced, or this is another server, index it from scratch \
+             with --reset-checkpoint (or use another --checkpoint-key)",
+            record.first_index, record.last_completed_index
+        ))
+    })
+}
+
+/// A checkpoint written before checkpoints named their log is accepted
+/// once: it is saved again at once, bound to this log.
+fn upgrade(
+    store: &mut dyn CheckpointStore,
+    record: &CheckpointRecord,
+    layout: &LogLayout,
+    name: &CheckpointName,
+) -> anyhow::Result<()> {
+    let upgraded = CheckpointRecord {
+        log: Some(layout.binding(record.first_index..=record.last_completed_index)),
+        ..record.clone()
+    };
+    store
+        .save(name, &upgraded)
+        .with_context(|| format!("upgrading checkpoint \"{name}\""))?;
+    log::warn!(
+        "Checkpoint \"{name}\" did not name its log (an older version wrote it); \
+         accepted once and now bound to {}",
+        layout.describe()
+    );
+    Ok(())
 }
 
 fn run_chunk(
@@ -584,6 +674,7 @@ mod tests {
             first_index: first,
             last_completed_index: last,
             last_updated: SystemTime::now(),
+            log: None,
         }
     }
 

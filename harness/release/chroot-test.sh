@@ -40,7 +40,7 @@ ip link set lo up
 chroot=$(command -v chroot)
 
 state=${CHROOT_TEST_DIR:-$repo/.harness/release/chroot-test}
-corpus=${CORPUS:-$repo/../shared/corpus/entries.jsonl}
+corpus=${CORPUS:-$repo/testdata/corpus/entries.jsonl}
 replay_bin=${REPLAY_REKOR:-$repo/target/release/replay-rekor}
 user=65532:65532
 operator=

@@ -242,6 +242,9 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
             kills += 1;
         }
         let out = running.wait();
+        if killed {
+            fx.backend.drop_lease(&fx.name);
+        }
         let when = format!("after round {rounds} (killed: {killed})");
         if !killed {
             // A resumed run only reports the failures of the indices it
@@ -386,6 +389,8 @@ pub fn backend_stopped_mid_run<B: IndexBackend>() {
     fx.assert_no_secrets(&out, &[]);
 
     service.start();
+    // The run could not release its lease with the backend down.
+    fx.backend.drop_lease(&fx.name);
     let cp = fx.assert_checkpoint_sound("after the backend came back");
     if let Some(cp) = cp {
         assert!(
