@@ -4,15 +4,29 @@
 CARGO ?= cargo
 BIN := target/release/rekor-backfill
 
-.PHONY: all build test lint demo parity harness bench services-up services-down deps clean-harness fuzz bench-keys
+.PHONY: all build release image test lint demo parity harness bench services-up services-down deps clean-harness fuzz bench-keys
 
 all: build
 
-## build: the release binary, target/release/rekor-backfill (and the
-## backfill-redis link: the Redis-only name of the RHTAS operator's image)
+## build: the developer build, target/release/rekor-backfill (dynamically
+## linked, line tables kept; `make release` for the binary operators run),
+## and the backfill-redis link: the Redis-only name of the operator's image
 build:
 	$(CARGO) build --release
 	ln -sf rekor-backfill target/release/backfill-redis
+
+## release: what operators copy onto any x86-64 Linux host: a statically
+## linked, stripped binary, its debug information and SHA256SUMS, in
+## target/dist/ (harness/release/build.sh; README, "Release binary")
+release:
+	bash harness/release/build.sh
+
+## image: OCI images around the release binary, pulled from no registry:
+## a static one (no shell, no libc) and an operator-compatible one (Debian,
+## /bin/sh, curl, sed), in target/image/oci (harness/image/build.sh; README,
+## "Container images"); needs root
+image: release
+	bash harness/image/build.sh
 
 ## deps: system packages (Redis, MariaDB, openssl, gpg, minisign); needs root
 deps:

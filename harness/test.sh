@@ -8,7 +8,11 @@
 #      real tool output (harness/gen), plus the oracle's own tests,
 #   4. the demo (harness/demo.sh, `make demo`) as a newcomer runs it, and
 #      proof that it fails loudly when a step fails (harness/test-demo.sh),
-#   5. the real Rekor stack (harness/stack, `make harness`): rekor-server,
+#   5. the release binary (make release), run in a chroot that holds nothing
+#      else (harness/release/chroot-test.sh), the OCI images around it
+#      (make image, harness/image/test.sh) and the Kubernetes manifests
+#      (deploy/kubernetes, harness/k8s-manifests),
+#   6. the real Rekor stack (harness/stack, `make harness`): rekor-server,
 #      Trillian, Redis and MariaDB on loopback; ground truth, upstream,
 #      checkpoint and fault scenarios on both backends.
 # Services are stopped on exit, also on failure. Ports: REDIS_PORT and
@@ -56,6 +60,14 @@ stage "key parity (generated set)" bash -c \
     _ "$gen_dir"
 
 stage "make demo, and the demo failing loudly when a step fails" bash harness/test-demo.sh
+
+stage "release binary (make release)" make release
+stage "release binary in a bare chroot (names from /etc/hosts and DNS)" \
+    bash harness/release/chroot-test.sh target/dist/rekor-backfill
+stage "images (make image), run from their own root filesystems" \
+    bash -c 'bash harness/image/build.sh && bash harness/image/test.sh'
+stage "Kubernetes manifests: strict decoding into k8s.io/api types (go test)" \
+    bash -c 'cd harness/k8s-manifests && go test -count=1 ./...'
 
 stage "real Rekor stack scenarios (make harness)" bash -c \
     'bash harness/stack/build.sh && HARNESS_PENDING=fail bash harness/stack/scenarios.sh'

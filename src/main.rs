@@ -23,6 +23,9 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_target(false)
         .init();
+    if let Err(e) = rekor_backfill::hostnames::use_builtin_sources() {
+        log::warn!("{e}; host names resolve as nsswitch.conf says");
+    }
     let raw: Vec<String> = std::env::args().collect();
     let program = raw.first().map_or("rekor-backfill", String::as_str);
     let args = match parse_args(program, &raw[1..]) {
@@ -34,11 +37,8 @@ fn main() -> ExitCode {
     let started_as = Program::from_argv0(program);
     if args.version {
         match started_as {
-            Program::RekorBackfill => println!("rekor-backfill {}", env!("CARGO_PKG_VERSION")),
-            Program::BackfillRedis => println!(
-                "backfill-redis (rekor-backfill {})",
-                env!("CARGO_PKG_VERSION")
-            ),
+            Program::RekorBackfill => print!("{}", rekor_backfill::version::long()),
+            Program::BackfillRedis => print!("backfill-redis: {}", rekor_backfill::version::long()),
         }
         return ExitCode::from(EXIT_OK);
     }

@@ -16,9 +16,11 @@
 #                        the checkpoint is sampled every 100 ms throughout
 #   5   go-side-by-side  Go backfill-index v1.5.4 into the shadow store,
 #                        three-way report per kind
-#   6a-c lease/shards    two concurrent runs on one checkpoint (one exits
+#   6a-d lease/shards    two concurrent runs on one checkpoint (one exits
 #                        4), a 4-shard run (--shard-count), a resume refused
 #                        after rekor-server moved to a new Trillian tree
+#                        6d (MySQL): deploy/kubernetes/indexed-job.yaml's
+#                        command as 4 pods, one SIGKILLed and replaced
 #
 # One line per scenario on stdout (PASS/FAIL, backend, name, time, reason),
 # then `N passed, M failed`. Exit status 1 if any scenario failed. Every
@@ -701,6 +703,58 @@ for i in range(n):
     rb bind-back --concurrency 4; rc=$?
     [ "$rc" = 0 ] && has_log bind-back "Nothing to do: checkpoint" || bad "back on tree $old_tree: exit $rc, expected 'Nothing to do'"
     verdict 6c resume-refused-new-tree "tree $old_tree -> $new_tree: exit 2, '$(grep -o 'belongs to another log' "$W/logs/bind-refused.log" | head -n1)', nothing written; back on $old_tree: resumes ('Nothing to do')"
+# ------------------------------------------------------------------ 6 Kubernetes Indexed Job
+
+# deploy/kubernetes/indexed-job.yaml, simulated: its container's args
+# (harness/k8s-manifests expands them as the kubelet does, END_INDEX = the
+# log's last index) run as its 4 pods in parallel, each with its
+# JOB_COMPLETION_INDEX, through a slowed proxy; pod 1 is SIGKILLed mid-run and
+# replaced by a pod with the same index, retried on status 1 or 4 as the
+# Job's podFailurePolicy does. Only the Rekor address is changed (the stack's)
+# and --pushgateway left out (none here). The index must equal the truth.
+s6_indexed_job() {
+    start
+    local manifest="$repo/deploy/kubernetes/indexed-job.yaml" args=() a i rc tries pods=() statuses=()
+    local raw
+    raw="$(cd "$repo/harness/k8s-manifests" && go run . args "$manifest" END_INDEX="$END")" \
+        || { bad "k8s-manifests args: $raw"; verdict 6d k8s-indexed-job ""; return; }
+    while IFS= read -r a; do
+        case "$a" in
+        --rekor-address=*) args+=("--rekor-address=http://127.0.0.1:$PROXY_PORT") ;;
+        --pushgateway=*) ;;
+        *) args+=("$a") ;;
+        esac
+    done <<<"$raw"
+    local count
+    count="$(printf '%s\n' "${args[@]}" | sed -n 's/^--shard-count=//p')"
+    [ -n "$count" ] || { bad "the manifest passes no --shard-count"; verdict 6d k8s-indexed-job ""; return; }
+    k8s_pod() { # INDEX NAME: one pod of the Job, in the background
+        env MYSQL_DSN="$INDEX_DSN" JOB_COMPLETION_INDEX="$1" RUST_LOG=info "$RUST_BIN" "${args[@]}" \
+            >"$W/logs/$2.log" 2>&1 &
+        pods[$1]=$!
+    }
+    st wipe
+    proxy_start k8s ok 1.0 # 1 s per request: pod 1 is killed with its first batches in flight
+    for ((i = 0; i < count; i++)); do k8s_pod "$i" "k8s-pod-$i"; done
+    sleep 1.5
+    if kill -0 "${pods[1]}" 2>/dev/null; then kill -KILL "${pods[1]}"; else bad "pod 1 finished before the kill"; fi
+    wait "${pods[1]}" 2>/dev/null
+    for ((i = 0; i < count; i++)); do
+        [ "$i" = 1 ] && continue
+        wait "${pods[$i]}"; statuses[$i]=$?
+    done
+    for tries in 1 2 3 4; do # the replacement pod, with the Job's retries
+        k8s_pod 1 "k8s-pod-1-retry-$tries"
+        wait "${pods[1]}"; rc=$?
+        statuses[1]=$rc
+        case "$rc" in 1 | 4) sleep 5 ;; *) break ;; esac
+    done
+    proxy_stop
+    for ((i = 0; i < count; i++)); do
+        [ "${statuses[$i]}" = 0 ] || bad "pod $i exited ${statuses[$i]}"
+    done
+    same_as_truth k8s-indexed-job
+    verdict 6d k8s-indexed-job "$count pods from the manifest's args, pod 1 killed and replaced ($tries tries); index equal to the truth ($(wc -l <"$W/k8s-indexed-job.tsv") pairs)"
 }
 
 # ------------------------------------------------------------------ per backend
@@ -709,7 +763,7 @@ ALL_SCENARIOS=("1 ground-truth" "5 go-side-by-side" "2a upstream-from-scratch" "
     "2c upstream-sparse" "2d upstream-rerun-noop" "4a kill-9-x5" "4b restart-rekor-server"
     "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "4f restart-redis-quick" "4g batch-rejected" "3a checkpoint-interval"
     "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20"
-    "6a lease-concurrent-runs" "6b shards-4" "6c resume-refused-new-tree")
+    "6a lease-concurrent-runs" "6b shards-4" "6c resume-refused-new-tree" "6d k8s-indexed-job")
 
 fail_all() { # REASON: the stack could not be prepared
     local s
@@ -750,6 +804,7 @@ run_backend() {
     want 4 && s4_faults
     want 3 && s3_checkpoint
     want 6 && s6_lease
+    [ "$B" = mysql ] && want 6 && s6_indexed_job # the manifest's backend
     STACK_KEEP="$backend_failed" "$H/stack.sh" down >>"$W/logs/stack.log" 2>&1
     [ "$backend_failed" = 1 ] && note "$B: state dir kept for inspection: $STACK_DIR"
     STACK_DIR=""
