@@ -25,7 +25,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-## demo: set up everything and backfill a local replay of real log entries
+## demo: set up everything and backfill a local replay of real log entries,
+## checking every step (FAILED: <step> and a non-zero status when one fails)
 demo: deps
 	bash harness/demo.sh
 

@@ -3,7 +3,7 @@
 //! workers run them. Reported per entry, so criterion's throughput line is
 //! entries per second on one core.
 //!
-//! Sets: the corpus (`../shared/corpus/entries.jsonl`) always; the file
+//! Sets: the corpus (`testdata/corpus/entries.jsonl`) always; the file
 //! named by `KEYS_BENCH_INPUT` too when set (entry JSON lines with a base64
 //! `body`, e.g. the generated set `.harness/gen/generated.jsonl`).
 //! `harness/bench-keys.sh` (`make bench-keys`) runs this and times Rekor's
@@ -15,10 +15,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rekor_backfill::entry::{go_base64_decode, index_keys};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/entries.jsonl"
-);
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/entries.jsonl");
 
 /// The base64 bodies of an entry-lines file.
 fn bodies(path: &str) -> Vec<String> {

@@ -27,7 +27,7 @@ cd "$repo"
 
 lines_wanted="${KEYS_BENCH_LINES:-20000}"
 runs="${KEYS_BENCH_RUNS:-3}"
-corpus="$repo/../shared/corpus/entries.jsonl"
+corpus="$repo/testdata/corpus/entries.jsonl"
 gen="${KEYS_BENCH_GEN:-$repo/.harness/gen/generated.jsonl}"
 work="$repo/.harness/bench-keys"
 mkdir -p "$work"

@@ -3,11 +3,11 @@
 # own code) over the same entries and prints, per kind/apiVersion, how many
 # entries agree. Exits 1 when a difference is not explained by a rule in
 # harness/key-oracle/parity-rules.json (the deliberate differences of
-# INDEX_KEYS.md §10), 2 when the run itself is impossible.
+# docs/INDEX_KEYS.md §10), 2 when the run itself is impossible.
 #
 # usage: harness/parity.sh [RUST_BIN] [INPUT_JSONL]
 #   RUST_BIN     default: $REPO/target/release/rekor-backfill
-#   INPUT_JSONL  default: $REPO/../shared/corpus/entries.jsonl
+#   INPUT_JSONL  default: $REPO/testdata/corpus/entries.jsonl
 #                one entry per line: {"body": base64, ...} or bare base64
 # environment:
 #   RUST_KEYS_ARGS  arguments for the Rust binary (default: "keys"; set but
@@ -25,7 +25,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 
 rust="${1:-$repo/target/release/rekor-backfill}"
-input="${2:-$repo/../shared/corpus/entries.jsonl}"
+input="${2:-$repo/testdata/corpus/entries.jsonl}"
 rules="${PARITY_RULES:-$here/key-oracle/parity-rules.json}"
 rust_args="${RUST_KEYS_ARGS-keys}"
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Private Redis and MariaDB instances for the integration tests, on loopback
 # and non-standard ports, with all state in one directory, stopped by PID.
-# Never touches system services. Recipe: ../shared/notes/local-services.md.
+# Never touches system services. The MariaDB user and database are created
+# as `test`/`zaphod`/`test`, the Redis password is `test` (see `env`).
 #
 # Usage: harness/services.sh COMMAND [DIR]
 #   start | stop | restart | status | env

@@ -6,11 +6,14 @@
 #   3. key parity: rekor-backfill against Rekor v1.5.4's own Go code
 #      (harness/key-oracle) over the corpus and over a set generated from
 #      real tool output (harness/gen), plus the oracle's own tests,
-#   4. the real Rekor stack (harness/stack, `make harness`): rekor-server,
+#   4. the demo (harness/demo.sh, `make demo`) as a newcomer runs it, and
+#      proof that it fails loudly when a step fails (harness/test-demo.sh),
+#   5. the real Rekor stack (harness/stack, `make harness`): rekor-server,
 #      Trillian, Redis and MariaDB on loopback; ground truth, upstream,
 #      checkpoint and fault scenarios on both backends.
 # Services are stopped on exit, also on failure. Ports: REDIS_PORT and
-# MYSQL_PORT (defaults 16379 and 13306).
+# MYSQL_PORT (defaults 16379 and 13306); the demo's own services use
+# DEMO_REDIS_PORT and DEMO_MYSQL_PORT (defaults 16479 and 13406).
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,8 +37,8 @@ stage() {
 cleanup() { harness/services.sh stop "$state" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-[ -r "$repo/../shared/corpus/entries.jsonl" ] || {
-    echo "test.sh: ../shared/corpus/entries.jsonl (beside the repo) is missing" >&2
+[ -r "$repo/testdata/corpus/entries.jsonl" ] || {
+    echo "test.sh: testdata/corpus/entries.jsonl is missing (a partial checkout?)" >&2
     exit 2
 }
 harness/services.sh start "$state" || { echo "test.sh: services did not start" >&2; exit 1; }
@@ -51,6 +54,8 @@ gen_dir=${TEST_GEN_DIR:-$repo/.harness/gen}
 stage "key parity (generated set)" bash -c \
     'harness/gen/run.sh "$1" && harness/parity.sh target/release/rekor-backfill "$1/generated.jsonl"' \
     _ "$gen_dir"
+
+stage "make demo, and the demo failing loudly when a step fails" bash harness/test-demo.sh
 
 stage "real Rekor stack scenarios (make harness)" bash -c \
     'bash harness/stack/build.sh && HARNESS_PENDING=fail bash harness/stack/scenarios.sh'

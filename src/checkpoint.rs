@@ -1,9 +1,13 @@
 //! The checkpoint: the highest log index below which every entry of the run
-//! is fully written, kept in the same backend as the index.
+//! is fully written, kept in the same backend as the index, with the trees
+//! of the log it belongs to ([`LogBinding`]).
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::log_layout::{LogBinding, LogLayout};
 use crate::watermark::{MarkError, Watermark};
 
 /// Even with a large `--checkpoint-interval`, a moved watermark is saved at
@@ -49,24 +53,30 @@ impl fmt::Display for CheckpointName {
 }
 
 /// What a checkpoint claims: every index in `first_index..=last_completed_index`
-/// is fully written. It never claims more.
+/// of the log whose trees `log` lists is fully written. It never claims more.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckpointRecord {
     pub first_index: u64,
     pub last_completed_index: u64,
     pub last_updated: SystemTime,
+    /// The trees the range covers; `None` in a checkpoint written before
+    /// checkpoints recorded them (accepted once, then upgraded).
+    pub log: Option<LogBinding>,
 }
 
 impl CheckpointRecord {
     /// The Redis representation:
-    /// `{"firstIndex":F,"lastCompletedIndex":N,"lastUpdated":"RFC3339"}`.
+    /// `{"firstIndex":F,"lastCompletedIndex":N,"lastUpdated":"RFC3339","log":[…]}`.
     pub fn to_json(&self) -> String {
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "firstIndex": self.first_index,
             "lastCompletedIndex": self.last_completed_index,
             "lastUpdated": humantime::format_rfc3339_seconds(self.last_updated).to_string(),
-        })
-        .to_string()
+        });
+        if let Some(log) = &self.log {
+            json["log"] = serde_json::json!(log);
+        }
+        json.to_string()
     }
 
     pub fn from_json(text: &str) -> Result<CheckpointRecord, String> {
@@ -76,6 +86,8 @@ impl CheckpointRecord {
             first_index: u64,
             last_completed_index: u64,
             last_updated: String,
+            #[serde(default)]
+            log: Option<LogBinding>,
         }
         let stored: Stored = serde_json::from_str(text)
             .map_err(|e| format!("stored checkpoint is not valid JSON: {e}"))?;
@@ -91,6 +103,7 @@ impl CheckpointRecord {
             first_index: stored.first_index,
             last_completed_index: stored.last_completed_index,
             last_updated,
+            log: stored.log,
         })
     }
 }
@@ -114,6 +127,11 @@ pub struct Checkpointer {
     saved_next: u64,
     last_save: Instant,
     saved: Option<u64>,
+    /// The log the run indexes; saved records are bound to it.
+    layout: Option<LogLayout>,
+    /// Set when the run's lease is lost: nothing is saved any more, since
+    /// the checkpoint may belong to another run by now.
+    lease_lost: Option<Arc<AtomicBool>>,
 }
 
 impl Checkpointer {
@@ -135,7 +153,21 @@ impl Checkpointer {
             saved_next: resume_at,
             last_save: Instant::now(),
             saved: resume_at.checked_sub(1).filter(|_| resume_at > first_index),
+            layout: None,
+            lease_lost: None,
         }
+    }
+
+    /// Saved records name the trees of `layout` that their range covers.
+    pub fn bound_to(mut self, layout: LogLayout) -> Checkpointer {
+        self.layout = Some(layout);
+        self
+    }
+
+    /// Saves stop once `lost` is set.
+    pub fn guarded_by(mut self, lost: Arc<AtomicBool>) -> Checkpointer {
+        self.lease_lost = Some(lost);
+        self
     }
 
     pub fn complete(&mut self, index: u64) -> Result<u64, MarkError> {
@@ -172,10 +204,27 @@ impl Checkpointer {
         let Some(store) = self.store.as_mut() else {
             return Ok(());
         };
+        if self
+            .lease_lost
+            .as_ref()
+            .is_some_and(|lost| lost.load(Ordering::SeqCst))
+        {
+            log::warn!(
+                "Checkpoint {} not saved: the lease is lost (would have been {}..={})",
+                self.name,
+                self.first_index,
+                next - 1
+            );
+            return Ok(());
+        }
         let record = CheckpointRecord {
             first_index: self.first_index,
             last_completed_index: next - 1,
             last_updated: SystemTime::now(),
+            log: self
+                .layout
+                .as_ref()
+                .map(|layout| layout.binding(self.first_index..=next - 1)),
         };
         store.save(&self.name, &record)?;
         log::debug!(
@@ -270,6 +319,7 @@ mod tests {
             first_index: 5,
             last_completed_index: 99,
             last_updated: humantime::parse_rfc3339("2026-11-26T03:00:00Z").unwrap(),
+            log: None,
         };
         let json = r.to_json();
         assert_eq!(
@@ -277,6 +327,16 @@ mod tests {
             r#"{"firstIndex":5,"lastCompletedIndex":99,"lastUpdated":"2026-11-26T03:00:00Z"}"#
         );
         assert_eq!(CheckpointRecord::from_json(&json).unwrap(), r);
+        let bound = CheckpointRecord {
+            log: Some(LogLayout::new(vec![], ("42".to_string(), 100)).binding(5..=99)),
+            ..r
+        };
+        let json = bound.to_json();
+        assert!(
+            json.ends_with(r#","log":[{"startIndex":0,"treeID":"42","treeSize":100}]}"#),
+            "{json}"
+        );
+        assert_eq!(CheckpointRecord::from_json(&json).unwrap(), bound);
         assert!(CheckpointRecord::from_json(
             r#"{"firstIndex":9,"lastCompletedIndex":3,"lastUpdated":"2026-11-26T03:00:00Z"}"#
         )

@@ -91,6 +91,16 @@ pub struct Args {
     #[argh(switch)]
     pub reset_checkpoint: bool,
 
+    /// split --start..=--end into N contiguous parts, one per process (a
+    /// Kubernetes Indexed Job); needs an explicit --end
+    #[argh(option)]
+    pub shard_count: Option<u64>,
+
+    /// the part this process indexes, 0..N-1 (default: $JOB_COMPLETION_INDEX);
+    /// its checkpoint is named <NAME>:shard-<I>-of-<N>
+    #[argh(option)]
+    pub shard_index: Option<u64>,
+
     /// append entries that could not be decoded or keyed to FILE, as JSON lines
     #[argh(option)]
     pub failed_entries: Option<String>,

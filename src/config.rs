@@ -16,6 +16,7 @@ use crate::duration::parse_go_duration;
 use crate::logger::LogFormat;
 use crate::metrics::{MetricsConfig, PushgatewayConfig};
 use crate::redact::Secret;
+use crate::shard::ShardPart;
 
 /// A problem with the command line or the environment: exit status 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +107,9 @@ pub struct Config {
     /// `--summary json`, or JSON logs: a final JSON line on stdout.
     pub summary_json: bool,
     pub metrics: MetricsConfig,
+    /// `--shard-count`: `start` and `end` are then this shard's part, and
+    /// the checkpoint name carries the shard suffix.
+    pub shard: Option<ShardPart>,
 }
 
 impl Config {
@@ -129,8 +133,20 @@ impl Config {
                 return usage(format!("--end {end} is before --start {start}"));
             }
         }
-        let name = CheckpointName::parse(args.checkpoint_key.as_deref().unwrap_or("default"))
-            .map_err(UsageError)?;
+        let shard = shard_part(args, env)?;
+        let base_name = args.checkpoint_key.as_deref().unwrap_or("default");
+        let name = match &shard {
+            None => CheckpointName::parse(base_name),
+            Some(shard) => {
+                CheckpointName::parse(&format!("{base_name}{}", shard.checkpoint_suffix()))
+                    .map_err(|e| format!("{e} (with the shard suffix)"))
+            }
+        }
+        .map_err(UsageError)?;
+        let (start, end) = match &shard {
+            None => (args.start, args.end),
+            Some(shard) => (Some(*shard.part.start()), Some(*shard.part.end())),
+        };
         let interval = NonZeroU64::new(
             args.checkpoint_interval
                 .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL),
@@ -141,8 +157,8 @@ impl Config {
         Ok(Config {
             rekor,
             backend,
-            start: args.start,
-            end: args.end,
+            start,
+            end,
             concurrency,
             dry_run: args.dry_run,
             checkpoint: CheckpointPolicy {
@@ -154,6 +170,7 @@ impl Config {
             log_format: log_format(args)?,
             summary_json: summary_json(args)?,
             metrics: metrics_config(args)?,
+            shard,
         })
     }
 }
@@ -228,6 +245,44 @@ fn metrics_config(args: &Args) -> Result<MetricsConfig, UsageError> {
         textfile,
         pushgateway,
     })
+}
+
+/// `--shard-count` with `--shard-index` or `$JOB_COMPLETION_INDEX` (what a
+/// Kubernetes Indexed Job sets in each pod).
+fn shard_part(
+    args: &Args,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<ShardPart>, UsageError> {
+    let Some(count) = args.shard_count else {
+        if args.shard_index.is_some() {
+            return usage("--shard-index needs --shard-count");
+        }
+        return Ok(None);
+    };
+    let index = match args.shard_index {
+        Some(index) => index,
+        None => match env("JOB_COMPLETION_INDEX") {
+            Some(text) => text.trim().parse().map_err(|_| {
+                UsageError(format!(
+                    "JOB_COMPLETION_INDEX must be a shard index, got {text:?}"
+                ))
+            })?,
+            None => {
+                return usage(
+                    "--shard-count needs --shard-index (or JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it)",
+                )
+            }
+        },
+    };
+    let Some(end) = args.end else {
+        return usage(
+            "--shard-count needs an explicit --end, the same for every shard, so that all split the same range \
+             (e.g. the log's last index, read once when the Job is created)",
+        );
+    };
+    ShardPart::of(args.start.unwrap_or(0)..=end, count, index)
+        .map(Some)
+        .map_err(UsageError)
 }
 
 /// The Go tool's rules: MySQL if a DSN is given, Redis if any Redis flag is;
@@ -509,5 +564,46 @@ mod tests {
         .unwrap();
         assert!(c.checkpoint.reset && c.dry_run);
         assert_eq!(c.checkpoint.name.as_str(), "nightly");
+    }
+
+    #[test]
+    fn shard_flags() {
+        let base = [REKOR, "--redis-hostname=h", "--redis-port=1"];
+        let with = |extra: &[&str], env: &dyn Fn(&str) -> Option<String>| {
+            let mut l = base.to_vec();
+            l.extend_from_slice(extra);
+            Config::from_args(&args(&l), env)
+        };
+        let c = with(
+            &[
+                "--shard-count=4",
+                "--shard-index=1",
+                "--end=9",
+                "--checkpoint-key=fill",
+            ],
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!((c.start, c.end), (Some(3), Some(5)));
+        assert_eq!(c.checkpoint.name.as_str(), "fill:shard-1-of-4");
+        let job = |name: &str| (name == "JOB_COMPLETION_INDEX").then(|| "3".to_string());
+        let c = with(&["--shard-count=4", "--start=10", "--end=19"], &job).unwrap();
+        assert_eq!((c.start, c.end), (Some(18), Some(19)));
+        assert_eq!(c.checkpoint.name.as_str(), "default:shard-3-of-4");
+        // The flag wins over the environment.
+        let c = with(&["--shard-count=4", "--shard-index=0", "--end=9"], &job).unwrap();
+        assert_eq!(c.start, Some(0));
+        let err = |extra: &[&str]| with(extra, &no_env).unwrap_err().0;
+        assert!(err(&["--shard-count=4", "--shard-index=0"]).contains("explicit --end"));
+        assert!(err(&["--shard-count=4", "--end=9"]).contains("JOB_COMPLETION_INDEX"));
+        assert!(err(&["--shard-index=0", "--end=9"]).contains("needs --shard-count"));
+        assert!(err(&["--shard-count=4", "--shard-index=4", "--end=9"]).contains("out of range"));
+        assert!(err(&["--shard-count=0", "--shard-index=0", "--end=9"]).contains("at least 1"));
+        let long = format!("--checkpoint-key={}", "k".repeat(120));
+        assert!(
+            err(&["--shard-count=4", "--shard-index=0", "--end=9", &long]).contains("shard suffix")
+        );
+        let bad = |name: &str| (name == "JOB_COMPLETION_INDEX").then(|| "x".to_string());
+        assert!(with(&["--shard-count=4", "--end=9"], &bad).is_err());
     }
 }

@@ -4,12 +4,14 @@
 //! so each status names one cause and one action, and README.md's "Exit
 //! statuses" table lists exactly these. An error chooses its status by its
 //! type ([`ExitStatus::of_error`]), never by its message: a [`UsageError`]
-//! is 2, a [`StatusError`] carries its own, anything else is transient (1).
+//! is 2, a [`LeaseHeld`] 4, a [`StatusError`] carries its own, anything
+//! else is transient (1).
 
 use std::fmt;
 use std::process::ExitCode;
 
 use crate::config::UsageError;
+use crate::lease::LeaseHeld;
 
 /// How the process ends, and what a scheduler should do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +92,9 @@ impl ExitStatus {
         }
     }
 
-    /// The status a fatal error ends the run with: the first [`StatusError`]
-    /// or [`UsageError`] in its chain decides; anything else is transient.
+    /// The status a fatal error ends the run with: the first [`StatusError`],
+    /// [`UsageError`] or [`LeaseHeld`] in its chain decides; anything else
+    /// is transient.
     pub fn of_error(error: &anyhow::Error) -> ExitStatus {
         for cause in error.chain() {
             if let Some(e) = cause.downcast_ref::<StatusError>() {
@@ -99,6 +102,9 @@ impl ExitStatus {
             }
             if cause.downcast_ref::<UsageError>().is_some() {
                 return ExitStatus::Usage;
+            }
+            if cause.downcast_ref::<LeaseHeld>().is_some() {
+                return ExitStatus::CheckpointHeld;
             }
         }
         ExitStatus::Transient

@@ -25,9 +25,11 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::checkpoint::{CheckpointRecord, CheckpointStore, Checkpointer};
+use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore, Checkpointer};
 use crate::config::{Config, UsageError};
 use crate::counters::{Counters, Totals};
+use crate::lease::{LeaseKeeper, Owner};
+use crate::log_layout::LogLayout;
 use crate::logger::LogFormat;
 use crate::progress::Progress;
 use crate::rekor::{FetchError, RekorClient};
@@ -265,7 +267,7 @@ pub fn run(
         Arc::clone(&shared.stop),
         config.concurrency.get(),
     );
-    let work = match prepare(config, backend, &client)? {
+    let work = match prepare(config, backend, &client, &shared)? {
         Prepared::NothingToDo => return Ok(RunOutcome::Complete),
         Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
         Prepared::Run(work) => work,
@@ -278,6 +280,12 @@ type Store = Box<dyn CheckpointStore>;
 
 /// The range a run processes and the checkpoint it continues.
 struct Work {
+    /// The log as `GET /api/v1/log` describes it; the checkpoint is bound
+    /// to it.
+    layout: LogLayout,
+    /// The lease on the checkpoint name (none in a dry run), renewed until
+    /// dropped at the end of [`dispatch`].
+    lease: Option<LeaseKeeper>,
     /// `None` with checkpointing off or in a dry run: nothing is saved.
     store: Option<Store>,
     /// `firstIndex` of the checkpoint record.
@@ -299,6 +307,7 @@ fn prepare(
     config: &Config,
     backend: &dyn Backend,
     client: &RekorClient,
+    shared: &Arc<Shared>,
 ) -> anyhow::Result<Prepared> {
     let info = match client.log_info() {
         Ok(info) => info,
@@ -312,11 +321,12 @@ fn prepare(
     };
     let last = info.total_size().checked_sub(1);
     log::info!(
-        "Rekor {}: {} entries (active shard {}, {} inactive shard(s)); backend {}{}",
+        "Rekor {}: {} entries (active shard {} of {} entries, {} inactive shard(s)); backend {}{}",
         config.rekor.address,
         info.total_size(),
-        info.active_tree_size,
-        info.inactive_tree_sizes.len(),
+        info.active().tree_id,
+        info.active().size,
+        info.inactive_count(),
         backend.describe(),
         if config.dry_run {
             " (dry run: nothing is written)"
@@ -332,8 +342,25 @@ fn prepare(
         log::info!("Nothing to do: the log is empty");
         return Ok(Prepared::NothingToDo);
     };
-    let (store, existing) = open_checkpoint(config, backend)?;
+    if let Some(shard) = &config.shard {
+        log::info!(
+            "Shard {} of {} (0-based) over {}..={}: indices {}..={}",
+            shard.index,
+            shard.count,
+            shard.whole.start(),
+            shard.whole.end(),
+            shard.part.start(),
+            shard.part.end()
+        );
+    }
     let name = &config.checkpoint.name;
+    // Before the checkpoint is read or anything written; released when
+    // dropped, however the run ends.
+    let lease = match config.dry_run {
+        true => None,
+        false => Some(take_lease(backend, name, shared)?),
+    };
+    let (store, existing) = open_checkpoint(config, backend, &info)?;
     let (first_index, resume_at) =
         match resume(config.start, end, existing.as_ref(), name.as_str())? {
             Plan::NothingToDo(why) => {
@@ -354,6 +381,8 @@ fn prepare(
         );
     }
     Ok(Prepared::Run(Work {
+        layout: info,
+        lease,
         store: store.filter(|_| !config.dry_run),
         first_index,
         resume_at,
@@ -362,10 +391,12 @@ fn prepare(
 }
 
 /// The checkpoint store (none with checkpointing off) and the stored
-/// checkpoint; deletes it first with `--reset-checkpoint` (not in a dry run).
+/// checkpoint, checked against the log (and upgraded when it predates log
+/// binding); deletes it first with `--reset-checkpoint` (not in a dry run).
 fn open_checkpoint(
     config: &Config,
     backend: &dyn Backend,
+    layout: &LogLayout,
 ) -> anyhow::Result<(Option<Store>, Option<CheckpointRecord>)> {
     if config.checkpoint.interval.is_none() {
         return Ok((None, None));
@@ -378,6 +409,12 @@ fn open_checkpoint(
         let existing = store
             .load(name)
             .with_context(|| format!("reading checkpoint \"{name}\""))?;
+        if let Some(record) = &existing {
+            check_log(record, layout, name)?;
+            if record.log.is_none() && !config.dry_run {
+                upgrade(store.as_mut(), record, layout, name)?;
+            }
+        }
         return Ok((Some(store), existing));
     }
     if config.dry_run {
@@ -421,6 +458,8 @@ fn dispatch(
         .context("starting the worker pool")?;
 
     let Work {
+        layout,
+        lease,
         store,
         first_index,
         resume_at,
@@ -434,13 +473,17 @@ fn dispatch(
             None => ", checkpointing off".to_string(),
         }
     );
-    let checkpointer = Checkpointer::new(
+    let mut checkpointer = Checkpointer::new(
         name.clone(),
         store,
         first_index,
         resume_at,
         config.checkpoint.interval.map_or(u64::MAX, |n| n.get()),
-    );
+    )
+    .bound_to(layout);
+    if let Some(lost) = lease.as_ref().map(LeaseKeeper::lost) {
+        checkpointer = checkpointer.guarded_by(lost);
+    }
     shared.publish_watermark(resume_at);
     shared
         .counters
@@ -470,9 +513,70 @@ fn dispatch(
         drop(chunks_tx);
     });
     drop(done_tx);
-    collector
+    let failures = collector
         .join()
-        .map_err(|_| anyhow!("the checkpoint thread panicked"))
+        .map_err(|_| anyhow!("the checkpoint thread panicked"));
+    drop(lease);
+    failures
+}
+
+/// Takes the lease on the checkpoint name and starts renewing it; a lost
+/// lease stops the run as a fatal error.
+fn take_lease(
+    backend: &dyn Backend,
+    name: &CheckpointName,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<LeaseKeeper> {
+    let owner = Owner::new();
+    let lease = backend.acquire_lease(name, &owner)?;
+    log::info!(
+        "Lease on checkpoint \"{name}\" taken as {} (renewed while the run lives)",
+        owner.id()
+    );
+    let shared = Arc::clone(shared);
+    LeaseKeeper::start(lease, name.clone(), move |e| shared.fail(e))
+}
+
+/// Refuses a checkpoint written against another log (exit status 2).
+fn check_log(
+    record: &CheckpointRecord,
+    layout: &LogLayout,
+    name: &CheckpointName,
+) -> Result<(), UsageError> {
+    let Some(binding) = &record.log else {
+        return Ok(());
+    };
+    binding.check(layout).map_err(|why| {
+        UsageError(format!(
+            "checkpoint \"{name}\" (indices {}..={}) belongs to another log: {why}. \
+             If the log was reset or replaced, or this is another server, index it from scratch \
+             with --reset-checkpoint (or use another --checkpoint-key)",
+            record.first_index, record.last_completed_index
+        ))
+    })
+}
+
+/// A checkpoint written before checkpoints named their log is accepted
+/// once: it is saved again at once, bound to this log.
+fn upgrade(
+    store: &mut dyn CheckpointStore,
+    record: &CheckpointRecord,
+    layout: &LogLayout,
+    name: &CheckpointName,
+) -> anyhow::Result<()> {
+    let upgraded = CheckpointRecord {
+        log: Some(layout.binding(record.first_index..=record.last_completed_index)),
+        ..record.clone()
+    };
+    store
+        .save(name, &upgraded)
+        .with_context(|| format!("upgrading checkpoint \"{name}\""))?;
+    log::warn!(
+        "Checkpoint \"{name}\" did not name its log (an older version wrote it); \
+         accepted once and now bound to {}",
+        layout.describe()
+    );
+    Ok(())
 }
 
 /// One sink per worker: a backend connection, or the dry run's.
@@ -731,6 +835,7 @@ mod tests {
             first_index: first,
             last_completed_index: last,
             last_updated: SystemTime::now(),
+            log: None,
         }
     }
 

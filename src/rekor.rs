@@ -20,6 +20,7 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::config::{RekorConfig, RetryPolicy};
+use crate::log_layout::LogLayout;
 use crate::redact::Secret;
 
 /// Largest response we read: a batch of large entries with attestations.
@@ -45,23 +46,6 @@ impl From<anyhow::Error> for FetchError {
     }
 }
 
-/// Tree sizes from `GET /api/v1/log`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogInfo {
-    pub active_tree_size: u64,
-    pub inactive_tree_sizes: Vec<u64>,
-}
-
-impl LogInfo {
-    /// Number of entries across all shards: global log indices are
-    /// `0..total_size()`.
-    pub fn total_size(&self) -> u64 {
-        self.inactive_tree_sizes
-            .iter()
-            .fold(self.active_tree_size, |sum, n| sum.saturating_add(*n))
-    }
-}
-
 /// One log entry as the server returned it, not yet decoded.
 #[derive(Debug, Clone)]
 pub struct FetchedEntry {
@@ -74,33 +58,43 @@ pub struct FetchedEntry {
     pub attestation: Option<String>,
 }
 
+// Wire types, named and shaped as in Rekor's OpenAPI document
+// (openapi.yaml, as generated into sigstore-rs `src/rekor/models/`), with
+// only the fields the tool reads.
+
+/// The value of one `uuid → entry` pair of a `LogEntry` response.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AnonEntry {
+struct LogEntryAnon {
     #[serde(default)]
     body: serde_json::Value,
     log_index: Option<u64>,
-    attestation: Option<AnonAttestation>,
+    attestation: Option<LogEntryAnonAttestation>,
 }
 
 #[derive(Deserialize)]
-struct AnonAttestation {
+struct LogEntryAnonAttestation {
     data: Option<String>,
 }
 
+/// `GET /api/v1/log`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct LogInfoResponse {
+struct LogInfo {
     tree_size: u64,
+    #[serde(rename = "treeID")]
+    tree_id: String,
     /// Absent or `null` on a single-shard server.
     #[serde(default)]
-    inactive_shards: Option<Vec<ShardInfo>>,
+    inactive_shards: Option<Vec<InactiveShardLogInfo>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ShardInfo {
+struct InactiveShardLogInfo {
     tree_size: u64,
+    #[serde(rename = "treeID")]
+    tree_id: String,
 }
 
 pub struct RekorClient {
@@ -149,19 +143,25 @@ impl RekorClient {
         }
     }
 
-    pub fn log_info(&self) -> Result<LogInfo, FetchError> {
+    /// The log's trees and sizes (`GET /api/v1/log`).
+    pub fn log_info(&self) -> Result<LogLayout, FetchError> {
         let bytes = self.send(&Request::get("/api/v1/log".to_string()))?;
-        let info: LogInfoResponse = serde_json::from_slice(&bytes)
+        let info: LogInfo = serde_json::from_slice(&bytes)
             .context("GET /api/v1/log: response is not a Rekor log info object")?;
-        Ok(LogInfo {
-            active_tree_size: info.tree_size,
-            inactive_tree_sizes: info
-                .inactive_shards
-                .unwrap_or_default()
-                .iter()
-                .map(|s| s.tree_size)
+        let inactive = info.inactive_shards.unwrap_or_default();
+        if std::iter::once(&info.tree_id)
+            .chain(inactive.iter().map(|s| &s.tree_id))
+            .any(|id| id.is_empty())
+        {
+            return Err(anyhow!("GET /api/v1/log: a shard has an empty treeID").into());
+        }
+        Ok(LogLayout::new(
+            inactive
+                .into_iter()
+                .map(|s| (s.tree_id, s.tree_size))
                 .collect(),
-        })
+            (info.tree_id, info.tree_size),
+        ))
     }
 
     /// The entry at a global log index (`GET /api/v1/log/entries?logIndex=N`).
@@ -450,7 +450,7 @@ fn is_rejection(e: &anyhow::Error) -> bool {
         .is_some_and(|s| matches!(s.status, 400 | 404 | 405 | 415 | 422 | 501))
 }
 
-type LogEntryMap = BTreeMap<String, AnonEntry>;
+type LogEntryMap = BTreeMap<String, LogEntryAnon>;
 
 /// A response object must hold exactly one `uuid → entry` pair.
 fn single_entry(map: LogEntryMap) -> anyhow::Result<UuidEntry> {
@@ -577,26 +577,23 @@ mod tests {
     #[test]
     fn log_info_with_null_missing_and_listed_shards() {
         for (answer, total) in [
-            (r#"{"treeSize":7,"inactiveShards":null}"#, 7),
-            (r#"{"treeSize":7}"#, 7),
+            (r#"{"treeSize":7,"treeID":"3","inactiveShards":null}"#, 7),
+            (r#"{"treeSize":7,"treeID":"3"}"#, 7),
             (
-                r#"{"treeSize":7,"inactiveShards":[{"treeSize":5},{"treeSize":2}]}"#,
+                r#"{"treeSize":7,"treeID":"3","inactiveShards":[{"treeSize":5,"treeID":"1"},{"treeSize":2,"treeID":"2"}]}"#,
                 14,
             ),
         ] {
             let (address, _) = serve(move |_, _| (200, answer.to_string()));
             let info = client(&address, 0).log_info().unwrap();
             assert_eq!(info.total_size(), total, "{answer}");
+            assert_eq!(info.active().tree_id, "3");
+            assert_eq!(info.active().start_index, total - 7);
         }
-    }
-
-    #[test]
-    fn log_info_total() {
-        let info = LogInfo {
-            active_tree_size: 10,
-            inactive_tree_sizes: vec![5, 7],
-        };
-        assert_eq!(info.total_size(), 22);
+        for bad in [r#"{"treeSize":7}"#, r#"{"treeSize":7,"treeID":""}"#] {
+            let (address, _) = serve(move |_, _| (200, bad.to_string()));
+            assert!(client(&address, 0).log_info().is_err(), "{bad}");
+        }
     }
 
     /// A one-thread HTTP/1.1 server answering each request with `answer`.

@@ -12,13 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rekor_backfill::entry::index_keys;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/entries.jsonl"
-);
+use crate::util::{self, sha256};
+
 const FULCIO_USERNAME_OID: &str = "1.3.6.1.4.1.57264.1.7";
 
 struct Entry {
@@ -28,28 +25,19 @@ struct Entry {
 }
 
 fn corpus() -> Vec<Entry> {
-    let text = std::fs::read_to_string(CORPUS).expect("shared corpus present next to the repo");
-    text.lines()
+    util::corpus_bodies()
+        .iter()
         .enumerate()
-        .map(|(i, line)| {
-            let record: Value = serde_json::from_str(line).unwrap();
-            let body = STANDARD.decode(record["body"].as_str().unwrap()).unwrap();
-            let json = serde_json::from_slice(&body).unwrap();
-            Entry {
-                line: i + 1,
-                body,
-                json,
-            }
+        .map(|(i, body)| Entry {
+            line: i + 1,
+            body: body.clone(),
+            json: serde_json::from_slice(body).unwrap(),
         })
         .collect()
 }
 
 fn b64(v: &Value) -> Vec<u8> {
     STANDARD.decode(v.as_str().unwrap()).unwrap()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// The stored PEM re-encoded the way Go writes PEM (64-character lines,
@@ -320,10 +308,7 @@ fn statement_digests(statement: &Value) -> Vec<String> {
 
 #[test]
 fn certificate_subjects_match_openssl_for_a_sample() {
-    if Command::new("openssl").arg("version").output().is_err() {
-        eprintln!("openssl not available: skipping the openssl cross-check");
-        return;
-    }
+    util::require_openssl();
     let mut compared = 0;
     for e in corpus() {
         if e.json["kind"] != "hashedrekord" || compared >= 8 {

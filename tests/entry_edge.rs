@@ -10,20 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rekor_backfill::entry::{index_keys, keys_for_line, KeyError};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/entries.jsonl"
-);
-
-fn b64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use crate::util::{self, b64, openssl, sha256};
 
 fn keys(body: &Value) -> Result<Vec<String>, KeyError> {
     index_keys(body.to_string().as_bytes(), None)
@@ -32,13 +20,9 @@ fn keys(body: &Value) -> Result<Vec<String>, KeyError> {
 /// The first corpus body of a kind whose `publicKey.content` (hashedrekord)
 /// satisfies `pick`.
 fn corpus_body(kind: &str, pick: impl Fn(&Value) -> bool) -> Value {
-    let text = std::fs::read_to_string(CORPUS).unwrap();
-    text.lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|r| {
-            serde_json::from_slice::<Value>(&STANDARD.decode(r["body"].as_str().unwrap()).unwrap())
-                .unwrap()
-        })
+    util::corpus_bodies()
+        .iter()
+        .map(|body| serde_json::from_slice::<Value>(body).unwrap())
         .find(|b| b["kind"] == kind && pick(b))
         .unwrap()
 }
@@ -149,30 +133,6 @@ fn data_hash_key_is_lowercased() {
 // Certificates made with openssl, carried in dsse bodies (the stored dsse
 // path has no signature verification, so any certificate can be used).
 
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("openssl not available: skipping certificate edge cases");
-    }
-    ok
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A self-signed P-256 certificate with the given subjectAltName (and
 /// extra `-addext` values / serial), as PEM.
 fn cert(dir: &Path, name: &str, san: &str, extra: &[&str], serial: Option<&str>) -> Vec<u8> {
@@ -235,9 +195,7 @@ fn subjects_of(verifier: &[u8]) -> Result<Vec<String>, KeyError> {
 
 #[test]
 fn san_kinds_are_ordered_rendered_by_go_rules_and_never_lowercased() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let pem = cert(
         dir.path(),
@@ -265,9 +223,7 @@ fn san_kinds_are_ordered_rendered_by_go_rules_and_never_lowercased() {
 
 #[test]
 fn other_name_is_all_or_nothing() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let fulcio = "otherName:1.3.6.1.4.1.57264.1.7;UTF8:user";
     let single = cert(
@@ -300,9 +256,7 @@ fn other_name_is_all_or_nothing() {
 
 #[test]
 fn chains_take_subjects_from_the_first_certificate_and_hash_all_of_them() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let leaf = cert(dir.path(), "leaf", "email:leaf@example.com", &[], None);
     let ca = cert(
@@ -331,9 +285,7 @@ fn chains_take_subjects_from_the_first_certificate_and_hash_all_of_them() {
 
 #[test]
 fn certificates_go_rejects_are_errors() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let negative = cert(dir.path(), "neg", "email:n@x.com", &[], Some("-5"));
     assert!(subjects_of(&negative)
@@ -364,9 +316,7 @@ fn certificates_go_rejects_are_errors() {
 
 #[test]
 fn bare_keys_have_no_subjects_and_dsa_cannot_be_canonicalised() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     openssl(
         dir.path(),
@@ -461,7 +411,7 @@ fn rekord(format: &str, key: &[u8]) -> Value {
 
 #[test]
 fn rekord_minisign_spec_vector_in_all_stored_forms() {
-    // Spec §8: canonical line and its key hash.
+    // docs/INDEX_KEYS.md §8: canonical line and its key hash.
     let line = "RWQ/VK4mEZOSnVFf2NhEt9WV8zE1RcN8mtKeOO7mVjj/MCDvb5tSV6RD";
     let expected = [
         "0f60040dac41a2a79009d34a53feb0dd03388259a618d731b033e4bc0b09aacf".to_string(),
@@ -485,11 +435,7 @@ fn rekord_minisign_spec_vector_in_all_stored_forms() {
 
 #[test]
 fn rekord_ssh_keys_drop_the_comment() {
-    let Ok(out) = Command::new("ssh-keygen").arg("-?").output() else {
-        eprintln!("ssh-keygen not available: skipping");
-        return;
-    };
-    drop(out);
+    util::require_tool("ssh-keygen", &["-?"], "openssh-client");
     let dir = tempfile::tempdir().unwrap();
     for kind in ["ed25519", "rsa", "ecdsa"] {
         let path = dir.path().join(kind);
@@ -518,7 +464,7 @@ fn rekord_ssh_keys_drop_the_comment() {
 }
 
 // ---------------------------------------------------------------------------
-// In-toto digests recovered from the attestation (spec §10).
+// In-toto digests recovered from the attestation (docs/INDEX_KEYS.md §10).
 
 const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1",
   "predicateType":"https://slsa.dev/provenance/v0.2",

@@ -4,24 +4,16 @@
 //! `sha2`, canonical JSON with `serde_json` (sorted maps, which equals RFC
 //! 8785 for the ASCII names and integers used here), PKCS #7 checked by
 //! `openssl cms -verify` and by parsing the output with `x509-parser`'s DER
-//! reader. Test names carry the INDEX_KEYS.md §10 decision they check.
+//! reader. Test names carry the docs/INDEX_KEYS.md §10 decision they check.
 
 use std::path::Path;
-use std::process::Command;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rekor_backfill::entry::{index_keys, KeyError};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-fn b64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+use crate::util::{self, b64, openssl, sha256};
 
 fn body(kind: &str, spec: Value) -> Value {
     json!({"apiVersion": "0.0.1", "kind": kind, "spec": spec})
@@ -33,31 +25,6 @@ fn keys(body: &Value) -> Result<Vec<String>, KeyError> {
 
 fn keys_with(body: &Value, attestation: &[u8]) -> Result<Vec<String>, KeyError> {
     index_keys(body.to_string().as_bytes(), Some(attestation))
-}
-
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("openssl not available: skipping");
-    }
-    ok
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn read(dir: &Path, name: &str) -> Vec<u8> {
@@ -193,9 +160,7 @@ fn jar_body(signature: &[u8]) -> Value {
 
 #[test]
 fn jar_key_is_the_detached_signature_still_verifiable_and_idempotent() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     key_and_cert(d, "one", "email:One@Example.COM");
@@ -287,9 +252,7 @@ fn keys_of_signature(signature: &[u8]) -> String {
 
 #[test]
 fn jar_signature_errors_drop_the_entry() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     key_and_cert(d, "one", "email:One@Example.COM");
@@ -353,9 +316,7 @@ fn alpine_body(key: &[u8], hash: Value) -> Value {
 
 #[test]
 fn alpine_key_hash_subjects_and_package_hash() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     key_and_cert(
         dir.path(),
@@ -390,9 +351,7 @@ fn alpine_key_hash_subjects_and_package_hash() {
 
 #[test]
 fn alpine_dsa_key_is_an_error_unlike_rekord_and_cose() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let dsa = dsa_key(dir.path());
     let err = keys(&alpine_body(
@@ -521,9 +480,7 @@ fn tsr_keys(tsr: &[u8]) -> Result<Vec<String>, KeyError> {
 
 #[test]
 fn rfc3161_key_is_the_hash_of_the_response() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let tsr = timestamp(dir.path(), "sha256", "");
     assert_eq!(
@@ -541,9 +498,7 @@ fn rfc3161_key_is_the_hash_of_the_response() {
 
 #[test]
 fn rfc3161_rejection_status_is_indexed_per_section_10() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     // sha1 is not among the TSA's digests: a "rejection" response.
     let tsr = timestamp(dir.path(), "sha1", "");
@@ -555,9 +510,7 @@ fn rfc3161_rejection_status_is_indexed_per_section_10() {
 
 #[test]
 fn rfc3161_over_10_kib_and_bad_signature_are_indexed_per_section_10() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let first = timestamp(d, "sha256", "");
@@ -761,9 +714,7 @@ const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1","subject
 
 #[test]
 fn cose_writes_stored_envelope_and_payload_hashes_per_section_10() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     key_and_cert(dir.path(), "cose", "email:Cose.Signer@Example.COM");
     let cert = read(dir.path(), "cose.crt");
@@ -784,9 +735,7 @@ fn cose_writes_stored_envelope_and_payload_hashes_per_section_10() {
 
 #[test]
 fn cose_attestation_in_toto_subjects_are_recovered_per_section_10() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     key_and_cert(dir.path(), "cose", "email:X@Example.COM");
     let key = read(dir.path(), "cose.pub");
@@ -822,9 +771,7 @@ fn cose_attestation_in_toto_subjects_are_recovered_per_section_10() {
 
 #[test]
 fn cose_attestation_that_is_not_the_message_is_an_error() {
-    if !openssl_available() {
-        return;
-    }
+    util::require_openssl();
     let dir = tempfile::tempdir().unwrap();
     key_and_cert(dir.path(), "cose", "email:X@Example.COM");
     let key = read(dir.path(), "cose.pub");
@@ -858,22 +805,13 @@ mod robustness {
 
     use super::*;
 
-    const CORPUS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/entries.jsonl"
-    );
-
     /// The DER of the corpus jar entry's PKCS #7 signature.
     static JAR_DER: LazyLock<Vec<u8>> = LazyLock::new(|| {
-        let text = std::fs::read_to_string(CORPUS).unwrap();
-        let record = text
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .find(|r| r["kind"] == "jar")
+        let body: Value = util::corpus_bodies()
+            .iter()
+            .map(|b| serde_json::from_slice::<Value>(b).unwrap())
+            .find(|b| b["kind"] == "jar")
             .unwrap();
-        let body: Value =
-            serde_json::from_slice(&STANDARD.decode(record["body"].as_str().unwrap()).unwrap())
-                .unwrap();
         let pem = STANDARD
             .decode(body["spec"]["signature"]["content"].as_str().unwrap())
             .unwrap();

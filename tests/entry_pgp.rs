@@ -10,13 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::util::sha256;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rekor_backfill::entry::index_keys;
 use rekor_backfill::pki::pgp::PgpKey;
 use rekor_backfill::pki::PublicKey;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 /// A throw-away GnuPG home.
 struct Gpg {
@@ -185,17 +185,13 @@ fn unarmor(canonical: &[u8]) -> Vec<u8> {
     binary
 }
 
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 fn body_line(body: &Value) -> String {
     json!({ "body": STANDARD.encode(body.to_string()) }).to_string()
 }
 
 fn rekord(key: &[u8], sig: &[u8], data: &[u8]) -> Value {
     json!({"apiVersion":"0.0.1","kind":"rekord","spec":{
-        "data":{"hash":{"algorithm":"sha256","value":sha256_hex(data)}},
+        "data":{"hash":{"algorithm":"sha256","value":sha256(data)}},
         "signature":{"content":STANDARD.encode(sig),"format":"pgp",
             "publicKey":{"content":STANDARD.encode(key)}}}})
 }
@@ -272,8 +268,8 @@ fn canonical_value_is_gpg_export_with_new_format_headers() {
         let sig = gpg.sign(&fpr, &data);
         let body = rekord(&canonical, &sig, &data);
         let keys = keys_of(&body);
-        assert_eq!(keys[0], sha256_hex(&canonical));
-        assert_eq!(keys[2], format!("sha256:{}", sha256_hex(&data)));
+        assert_eq!(keys[0], sha256(&canonical));
+        assert_eq!(keys[2], format!("sha256:{}", sha256(&data)));
         // The binary upload gives the same key hash.
         assert_eq!(keys_of(&rekord(&binary, &sig, &data)), keys);
         bodies.push(body);
@@ -394,7 +390,7 @@ fn rpm_and_helm_bodies_use_the_same_key_hash() {
         .unwrap()
         .canonical_value()
         .unwrap();
-    let key_hash = sha256_hex(&canonical);
+    let key_hash = sha256(&canonical);
     let content = STANDARD.encode(&canonical);
     let chart_hash = "6dec7ea21e655d5796c1e214cfb75b73428b2abfa2e66c8f7bc64ff4a7b3b29f";
     let helm = json!({"apiVersion":"0.0.1","kind":"helm","spec":{

@@ -1,8 +1,6 @@
 //! Untrusted input never panics: arbitrary and mutated bodies, attestations,
 //! PEM/DER, SSH and minisign keys and URIs all come back as values.
 
-use std::sync::LazyLock;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use proptest::prelude::*;
@@ -14,21 +12,7 @@ use rekor_backfill::pki::ssh::SshKey;
 use rekor_backfill::pki::x509::X509Key;
 use rekor_backfill::pki::PublicKey;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/corpus/entries.jsonl"
-);
-
-static BODIES: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
-    std::fs::read_to_string(CORPUS)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let record: serde_json::Value = serde_json::from_str(l).unwrap();
-            STANDARD.decode(record["body"].as_str().unwrap()).unwrap()
-        })
-        .collect()
-});
+use crate::util::corpus_bodies;
 
 /// Replaces, inserts or deletes bytes at the given positions.
 fn mutate(mut data: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
@@ -58,7 +42,8 @@ proptest! {
     #[test]
     fn mutated_corpus_bodies(index in 0usize..459,
                              edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..6)) {
-        let body = mutate(BODIES[index % BODIES.len()].clone(), &edits);
+        let bodies = corpus_bodies();
+        let body = mutate(bodies[index % bodies.len()].clone(), &edits);
         let _ = index_keys(&body, Some(br#"{"subject":[{"digest":{"a":"b"}}]}"#));
     }
 
@@ -117,7 +102,7 @@ fn body_size_limit() {
 #[test]
 fn attestation_size_limit() {
     use rekor_backfill::entry::MAX_ATTESTATION_BYTES;
-    let body = BODIES
+    let body = corpus_bodies()
         .iter()
         .find(|b| b.windows(14).any(|w| w == b"\"hashedrekord\""))
         .unwrap();

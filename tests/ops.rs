@@ -4,8 +4,6 @@
 //! with Prometheus' own text parser), and the `keys` command on Rekor's
 //! API responses. Needs the test services (Redis) and Go.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,9 +14,9 @@ use std::time::{Duration, Instant};
 use replay_rekor::{Fault, FaultTarget, Log, Malformation};
 use serde_json::{json, Value};
 
-use support::redis_backend::RedisBackend;
-use support::tool::{self, Outcome};
-use support::Fixture;
+use crate::support::redis_backend::RedisBackend;
+use crate::support::tool::{self, Outcome};
+use crate::support::{self, Fixture};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 

@@ -3,7 +3,7 @@
 //! replay server's synthetic copies must have the same keys as the
 //! originals (benchmarks rely on that). Needs no services.
 
-mod support;
+use crate::support;
 
 use replay_rekor::Log;
 use support::keys::keys_of;

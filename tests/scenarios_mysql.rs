@@ -2,7 +2,7 @@
 //! (REKOR_BACKFILL_TEST_MYSQL_DSN; start it with `harness/services.sh
 //! start`). The scenarios themselves are in support/scenarios.rs.
 
-mod support;
+use crate::support;
 
 use support::mysql_backend::MysqlBackend;
 use support::scenarios;

@@ -2,7 +2,7 @@
 //! REKOR_BACKFILL_TEST_REDIS_PASSWORD; start it with `harness/services.sh
 //! start`). The scenarios themselves are in support/scenarios.rs.
 
-mod support;
+use crate::support;
 
 use support::redis_backend::RedisBackend;
 use support::scenarios;

@@ -9,8 +9,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
+use rekor_backfill::log_layout::LogLayout;
 use rekor_backfill::redact::Secret;
 use rekor_backfill::sink::{Backend, IndexedEntry, MysqlAddress, MysqlBackend, MysqlDsn};
+
+use crate::util::{entry, free_port};
 
 fn dsn() -> MysqlDsn {
     let text = std::env::var("REKOR_BACKFILL_TEST_MYSQL_DSN").unwrap_or_else(|_| {
@@ -98,13 +101,6 @@ impl Drop for Prefix {
             "DELETE FROM BackfillCheckpoint WHERE CheckpointKey LIKE ?",
             (&like,),
         );
-    }
-}
-
-fn entry(uuid: &str, keys: &[String]) -> IndexedEntry {
-    IndexedEntry {
-        uuid: uuid.to_string(),
-        keys: keys.to_vec(),
     }
 }
 
@@ -211,6 +207,11 @@ fn checkpoint_round_trip_in_utc() {
         first_index: 10,
         last_completed_index: 1_234_567,
         last_updated: humantime::parse_rfc3339("2026-11-26T03:04:05Z").unwrap(),
+        // Two trees: the inactive one and the active one the range reaches.
+        log: Some(
+            LogLayout::new(vec![("11".to_string(), 100)], ("22".to_string(), 2_000_000))
+                .binding(10..=1_234_567),
+        ),
     };
     store.save(&name, &first).unwrap();
     assert_eq!(store.load(&name).unwrap(), Some(first.clone()));
@@ -251,6 +252,7 @@ fn checkpoint_names_are_case_sensitive() {
         first_index: 0,
         last_completed_index: last,
         last_updated: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        log: None,
     };
     let mut store = backend().connect_checkpoint_store(false).unwrap();
     store.save(&upper, &record(1)).unwrap();
@@ -266,7 +268,8 @@ fn inconsistent_stored_checkpoint_is_an_error() {
     backend().connect_checkpoint_store(false).unwrap(); // creates the table
     raw()
         .exec_drop(
-            "INSERT INTO BackfillCheckpoint VALUES (?, 9, 3, '2026-01-01 00:00:00')",
+            "INSERT INTO BackfillCheckpoint (CheckpointKey, FirstIndex, LastCompletedIndex, LastUpdated) \
+             VALUES (?, 9, 3, '2026-01-01 00:00:00')",
             (name.as_str(),),
         )
         .unwrap();
@@ -325,6 +328,7 @@ fn read_only_store_never_creates_the_table_or_writes() {
         first_index: 0,
         last_completed_index: 5,
         last_updated: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        log: None,
     };
     let mut read_only = backend.connect_checkpoint_store(true).unwrap();
     assert_eq!(
@@ -375,14 +379,6 @@ fn wrong_password_is_named_without_the_password() {
         assert!(err.contains("Access denied"), "{err}");
         assert!(!err.contains(secret), "{err}");
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -471,4 +467,59 @@ fn killed_connection_is_replaced_and_the_batch_retried() {
         ))
         .unwrap();
     assert_eq!(rows, pairs(&[("k1", "u1"), ("k2", "u2")]));
+}
+
+/// A checkpoint table of an earlier version (no `LogShards`): a dry run
+/// reads it as it is, a writing run adds the column and keeps the rows.
+#[test]
+fn older_checkpoint_table_is_read_then_upgraded() {
+    let db = Database::new();
+    let backend = MysqlBackend::new(MysqlDsn {
+        database: db.0.clone(),
+        ..dsn()
+    });
+    let mut conn = try_raw(&db.0).unwrap();
+    conn.query_drop(
+        "CREATE TABLE BackfillCheckpoint (
+            CheckpointKey VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            FirstIndex BIGINT, LastCompletedIndex BIGINT NOT NULL, LastUpdated TIMESTAMP NOT NULL)",
+    )
+    .unwrap();
+    conn.query_drop(
+        "INSERT INTO BackfillCheckpoint VALUES ('default', 0, 41, FROM_UNIXTIME(1800000000))",
+    )
+    .unwrap();
+    let name = CheckpointName::parse("default").unwrap();
+    let old = CheckpointRecord {
+        first_index: 0,
+        last_completed_index: 41,
+        last_updated: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        log: None,
+    };
+    let mut read_only = backend.connect_checkpoint_store(true).unwrap();
+    assert_eq!(read_only.load(&name).unwrap(), Some(old.clone()));
+    let columns = |conn: &mut Conn| -> Vec<String> {
+        conn.exec(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'BackfillCheckpoint' ORDER BY ORDINAL_POSITION",
+            (&db.0,),
+        )
+        .unwrap()
+    };
+    assert_eq!(columns(&mut conn).len(), 4, "a dry run altered the table");
+
+    let mut writable = backend.connect_checkpoint_store(false).unwrap();
+    assert_eq!(
+        columns(&mut conn).last().map(String::as_str),
+        Some("LogShards")
+    );
+    assert_eq!(writable.load(&name).unwrap(), Some(old.clone()));
+    let bound = CheckpointRecord {
+        log: Some(LogLayout::new(vec![], ("7".to_string(), 100)).binding(0..=41)),
+        ..old
+    };
+    writable.save(&name, &bound).unwrap();
+    assert_eq!(read_only.load(&name).unwrap(), Some(bound));
+    // A second writable connection finds the column there.
+    backend.connect_checkpoint_store(false).unwrap();
 }

@@ -8,8 +8,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rekor_backfill::checkpoint::{CheckpointName, CheckpointRecord};
+use rekor_backfill::log_layout::LogLayout;
+use rekor_backfill::pki::gostr::to_lower as go_to_lower;
 use rekor_backfill::redact::Secret;
-use rekor_backfill::sink::{go_to_lower, Backend, IndexedEntry, RedisBackend};
+use rekor_backfill::sink::{Backend, IndexedEntry, RedisBackend};
+
+use crate::util::{entry, free_port};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -101,21 +105,6 @@ fn lrange(key: &str) -> Vec<String> {
         .arg(-1)
         .query(&mut raw())
         .unwrap()
-}
-
-fn entry(uuid: &str, keys: &[String]) -> IndexedEntry {
-    IndexedEntry {
-        uuid: uuid.to_string(),
-        keys: keys.to_vec(),
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -273,6 +262,11 @@ fn checkpoint_round_trip() {
         first_index: 10,
         last_completed_index: 1_234_567,
         last_updated: UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+        // Two trees: the inactive one and the active one the range reaches.
+        log: Some(
+            LogLayout::new(vec![("11".to_string(), 100)], ("22".to_string(), 2_000_000))
+                .binding(10..=1_234_567),
+        ),
     };
     store.save(&name, &first).unwrap();
     assert_eq!(store.load(&name).unwrap(), Some(first.clone()));
@@ -329,6 +323,7 @@ fn read_only_store_never_writes() {
         first_index: 0,
         last_completed_index: 5,
         last_updated: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        log: None,
     };
     let mut read_only = backend().connect_checkpoint_store(true).unwrap();
     read_only.save(&name, &record).unwrap();
@@ -569,6 +564,7 @@ fn tls_with_a_self_signed_certificate() {
         first_index: 1,
         last_completed_index: 2,
         last_updated: UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        log: None,
     };
     let mut store = tls.connect_checkpoint_store(false).unwrap();
     store.save(&name, &record).unwrap();

@@ -94,7 +94,7 @@ else
 fi
 export REDIS_PORT=${REDIS_PORT:-26379} MYSQL_PORT=${MYSQL_PORT:-26306}
 replay_port=${REPLAY_PORT:-26380}
-corpus=${BENCH_CORPUS:-$repo/../shared/corpus/entries.jsonl}
+corpus=${BENCH_CORPUS:-$repo/testdata/corpus/entries.jsonl}
 services_dir=$repo/.harness/bench/services
 
 # The harness's private services use these fixed test credentials.

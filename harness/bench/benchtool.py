@@ -539,7 +539,7 @@ def cmd_report(args):
     md.append("## Setup\n")
     kpe = ", ".join(f"{SHORT.get(t, t)} {k:.2f}" for t, k in sorted(keys.items()))
     md.append(
-        "* Source: `harness/replay-rekor` serving `shared/corpus/entries.jsonl` (459 real "
+        "* Source: `harness/replay-rekor` serving `testdata/corpus/entries.jsonl` (459 real "
         "entries) at every index (index i serves entry i mod 459, made distinct), on loopback.\n"
         "* Backends: private `redis-server` and `mariadbd` (`harness/services.sh`), flushed "
         "before every run (`FLUSHALL`; `DROP TABLE EntryIndex, BackfillCheckpoint`).\n"
@@ -553,7 +553,7 @@ def cmd_report(args):
         "* rekor-backfill runs with `--checkpoint-interval 1000` (the default) unless "
         "stated; Go has no checkpoint.\n"
         f"* Keys written per entry on this corpus: {kpe}. The keys differ (§10 of "
-        "INDEX_KEYS.md, and kinds not yet supported here), so entries/s is the fair unit; "
+        "docs/INDEX_KEYS.md, and kinds not yet supported here), so entries/s is the fair unit; "
         "keys/s are given too.\n"
     )
 

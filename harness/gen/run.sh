@@ -4,7 +4,7 @@
 #
 #   harness/gen/run.sh OUT_DIR
 #
-# 1. material.sh makes shared x509 keys and certificates (openssl).
+# 1. ../openssl-keys.sh makes shared x509 keys and certificates (openssl).
 # 2. Every harness/gen/kinds/*.sh runs in its own scratch directory and
 #    writes OUT_DIR/<name>.jsonl: proposed entries, the JSON rekor-cli would
 #    POST (plus a label), and, for cases the server's canonicalization cannot
@@ -46,7 +46,7 @@ REKOR_MOD="$(cd "$repo/harness/key-oracle" && GOTOOLCHAIN=local GOFLAGS=-mod=rea
 export GEN_WORK="$out/work" GEN_KEYS="$out/work/keys" REKOR_MOD
 export ARTIFACTS="$repo/harness/stack/artifacts.py" PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 
-bash "$here/material.sh" || die "material.sh failed"
+bash "$here/../openssl-keys.sh" "$GEN_KEYS" || die "openssl-keys.sh failed"
 for script in "$here"/kinds/*.sh; do
     name="$(basename "$script" .sh)"
     mkdir -p "$GEN_WORK/$name"

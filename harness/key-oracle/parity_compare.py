@@ -2,7 +2,7 @@
 """Compare the index keys of the Go oracle and of `rekor-backfill keys`.
 
 Why this exists: rekor-backfill must produce the keys Rekor's own Go code
-produces, except where the project deliberately differs (INDEX_KEYS.md §10).
+produces, except where the project deliberately differs (docs/INDEX_KEYS.md §10).
 This program lines up three line-aligned JSONL files (the input entries, the
 Go oracle's output, the Rust output), classifies every entry, and checks that
 every entry that is not identical is covered by an explanation rule. It exits

@@ -16,7 +16,7 @@ usage:
   artifacts.py dsse OUT PAYLOAD_FILE PAYLOAD_TYPE KEY... [--urlsafe]
       DSSE envelope signed by every KEY (ECDSA or RSA PKCS#1 v1.5, SHA-256).
       --urlsafe writes the signatures in URL-safe base64 (accepted at upload,
-      stored verbatim; INDEX_KEYS.md 4.11d).
+      stored verbatim; docs/INDEX_KEYS.md §4.11).
   artifacts.py cose OUT PAYLOAD_FILE KEY [--content-type T] [--aad B64]
       COSE_Sign1 (tag 18), ES256 with a P-256 KEY; the content type goes in
       the protected header (label 3).

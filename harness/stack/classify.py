@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares a rebuilt index with the one rekor-server wrote at upload time,
 pair by pair, and puts every difference in a class: documented (a rule of
-stack-rules.json explains it, citing INDEX_KEYS.md), pending (the tool said
+stack-rules.json explains it, citing docs/INDEX_KEYS.md), pending (the tool said
 the entry's kind is not implemented yet) or unexplained. Standard library
 only; the PGP user-ID counting is parity_compare.py's.
 

@@ -5,7 +5,7 @@
 # artifacts.py) plus fixtures shipped in the rekor module
 # ($(go env GOMODCACHE)/github.com/sigstore/rekor@v1.5.4/...).
 #
-# The point is coverage of the index-key paths (INDEX_KEYS.md §4-§6):
+# The point is coverage of the index-key paths (docs/INDEX_KEYS.md §4-§6):
 # mixed-case SANs and e-mails, certificates vs bare keys, chains, one key
 # used many times (also across kinds), one artifact signed by several keys,
 # multi-signature envelopes, in-toto subjects and SLSA materials (written by
@@ -99,44 +99,8 @@ for i in $(seq 1 12); do
         "$(head -c 48 /dev/urandom | base64)" >"$D/a$i.txt"
 done
 
-genkey() { # NAME openssl-genpkey-args...
-    local n="$1"; shift
-    openssl genpkey "$@" -out "$K/$n.key" 2>/dev/null
-    openssl pkey -in "$K/$n.key" -pubout -out "$K/$n.pub"
-}
-genkey ec256 -algorithm EC -pkeyopt ec_paramgen_curve:P-256
-genkey ec384 -algorithm EC -pkeyopt ec_paramgen_curve:P-384
-genkey ec521 -algorithm EC -pkeyopt ec_paramgen_curve:P-521
-genkey rsa2048 -algorithm RSA -pkeyopt rsa_keygen_bits:2048
-genkey rsa3072 -algorithm RSA -pkeyopt rsa_keygen_bits:3072
-genkey rsa4096 -algorithm RSA -pkeyopt rsa_keygen_bits:4096
-genkey ed25519 -algorithm ED25519
-genkey ca -algorithm EC -pkeyopt ec_paramgen_curve:P-384
-genkey leaf -algorithm EC -pkeyopt ec_paramgen_curve:P-256
-genkey tsa -algorithm RSA -pkeyopt rsa_keygen_bits:2048
-
-selfcert() { # NAME KEY SUBJ SAN
-    openssl req -x509 -new -key "$K/$2.key" -subj "$3" -days 3650 -sha256 \
-        -addext "subjectAltName=$4" -addext "keyUsage=critical,digitalSignature" \
-        -addext "extendedKeyUsage=codeSigning" -out "$K/$1.crt" 2>/dev/null
-}
-# Mixed case everywhere: Redis lowercases at upload, the Go backfill does not.
-selfcert cert-email ec256 "/CN=Email Signer" "email:Alice.Mixed@Example.COM"
-selfcert cert-uri ec384 "/CN=Workflow Signer" \
-    "URI:https://github.com/MyOrg/MyRepo/.github/workflows/Release.yml@refs/heads/Main"
-selfcert cert-mixed rsa2048 "/CN=Mixed SANs/emailAddress=DN.Only@Example.COM" \
-    "DNS:Build.Example.COM,email:bob@example.com,email:Carol@EXAMPLE.org,IP:10.1.2.3,IP:2001:DB8:0:0:0:0:0:1,URI:spiffe://Example.COM/ns/Default/sa/Builder"
-selfcert cert-othername ec256 "/CN=Fulcio Username" \
-    "otherName:1.3.6.1.4.1.57264.1.7;UTF8:Mixed.Case.User"
-# A chain: leaf (e-mail SAN) issued by a CA; uploaded as leaf PEM + CA PEM.
-openssl req -x509 -new -key "$K/ca.key" -subj "/CN=Harness CA/O=Rekor Stack" -days 3650 -sha384 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out "$K/ca.crt" 2>/dev/null
-openssl req -new -key "$K/leaf.key" -subj "/CN=Chain Leaf" -out "$K/leaf.csr" 2>/dev/null
-printf 'subjectAltName=email:Chain.Leaf@Example.COM,URI:https://Example.COM/Chain\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n' >"$K/leaf.ext"
-openssl x509 -req -in "$K/leaf.csr" -CA "$K/ca.crt" -CAkey "$K/ca.key" -CAcreateserial \
-    -days 365 -sha256 -extfile "$K/leaf.ext" -out "$K/leaf.crt" 2>/dev/null
-cat "$K/leaf.crt" "$K/ca.crt" >"$K/chain.pem"
+# Keys and certificates: the fixture the generated set uses too.
+bash "$here/../openssl-keys.sh" "$K" || die "openssl-keys.sh failed"
 
 sign() { # KEY FILE OUT [digest]  ECDSA (DER) / RSA PKCS#1 v1.5
     openssl dgst "-${4:-sha256}" -sign "$K/$1.key" -out "$3" "$2"

@@ -1,4 +1,4 @@
-//! `alpine` 0.0.1 (spec §4.3): `H(canon x509 key)`, subjects,
+//! `alpine` 0.0.1 (docs/INDEX_KEYS.md §4.3): `H(canon x509 key)`, subjects,
 //! `HK(package.hash)`.
 //!
 //! Unlike rekord, a key that parses but cannot be canonicalised is an error

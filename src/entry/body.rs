@@ -12,20 +12,123 @@ use super::{
     alpine, cose, dsse, hashedrekord, helm, intoto, jar, rekord, rfc3161, rpm, tuf, KeyError,
 };
 
-/// Every kind Rekor v1.5.4 registers, with its versions.
-const KINDS: &[(&str, &[&str])] = &[
-    ("alpine", &["0.0.1"]),
-    ("cose", &["0.0.1"]),
-    ("dsse", &["0.0.1"]),
-    ("hashedrekord", &["0.0.1"]),
-    ("helm", &["0.0.1"]),
-    ("intoto", &["0.0.1", "0.0.2"]),
-    ("jar", &["0.0.1"]),
-    ("rekord", &["0.0.1"]),
-    ("rfc3161", &["0.0.1"]),
-    ("rpm", &["0.0.1"]),
-    ("tuf", &["0.0.1"]),
+/// How one kind version computes its keys: from the decoded `spec` and,
+/// for the kinds that read it, the entry's stored attestation.
+type Decoder = for<'a, 'b> fn(Value<'a>, Option<&'b [u8]>) -> Result<Vec<String>, KeyError>;
+
+/// One version of a kind, and its decoder.
+struct KindVersion {
+    kind: &'static str,
+    version: &'static str,
+    decode: Decoder,
+}
+
+/// Every kind version Rekor v1.5.4 registers (`types.TypeMap` and each
+/// kind's `VersionMap`), sorted by kind then version: the one table of
+/// kinds. A kind cannot be listed without its decoder, so no known kind
+/// falls through to "not implemented"; the order, and so the absence of
+/// duplicates, is checked at compile time below.
+///
+/// A new kind: a module under `src/entry/` with its `index_keys`, one line
+/// here, and its corpus/parity entries (docs/ARCHITECTURE.md).
+const KINDS: &[KindVersion] = &[
+    KindVersion {
+        kind: "alpine",
+        version: "0.0.1",
+        decode: |spec, _| alpine::index_keys(spec),
+    },
+    KindVersion {
+        kind: "cose",
+        version: "0.0.1",
+        decode: cose::index_keys,
+    },
+    KindVersion {
+        kind: "dsse",
+        version: "0.0.1",
+        decode: dsse::index_keys,
+    },
+    KindVersion {
+        kind: "hashedrekord",
+        version: "0.0.1",
+        decode: |spec, _| hashedrekord::index_keys(spec),
+    },
+    KindVersion {
+        kind: "helm",
+        version: "0.0.1",
+        decode: |spec, _| helm::index_keys(spec),
+    },
+    KindVersion {
+        kind: "intoto",
+        version: "0.0.1",
+        decode: intoto::index_keys_v001,
+    },
+    KindVersion {
+        kind: "intoto",
+        version: "0.0.2",
+        decode: intoto::index_keys_v002,
+    },
+    KindVersion {
+        kind: "jar",
+        version: "0.0.1",
+        decode: |spec, _| jar::index_keys(spec),
+    },
+    KindVersion {
+        kind: "rekord",
+        version: "0.0.1",
+        decode: |spec, _| rekord::index_keys(spec),
+    },
+    KindVersion {
+        kind: "rfc3161",
+        version: "0.0.1",
+        decode: |spec, _| rfc3161::index_keys(spec),
+    },
+    KindVersion {
+        kind: "rpm",
+        version: "0.0.1",
+        decode: |spec, _| rpm::index_keys(spec),
+    },
+    KindVersion {
+        kind: "tuf",
+        version: "0.0.1",
+        decode: |spec, _| tuf::index_keys(spec),
+    },
 ];
+
+/// `KINDS` is strictly sorted by (kind, version): no kind version twice.
+const _: () = {
+    let mut i = 1;
+    while i < KINDS.len() {
+        let (a, b) = (&KINDS[i - 1], &KINDS[i]);
+        let order = match str_cmp(a.kind, b.kind) {
+            0 => str_cmp(a.version, b.version),
+            o => o,
+        };
+        assert!(
+            order < 0,
+            "KINDS must be sorted by kind then version, without duplicates"
+        );
+        i += 1;
+    }
+};
+
+/// Byte-wise comparison of two strings in a constant: -1, 0 or 1.
+const fn str_cmp(a: &str, b: &str) -> i8 {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return if a[i] < b[i] { -1 } else { 1 };
+        }
+        i += 1;
+    }
+    if a.len() == b.len() {
+        0
+    } else if a.len() < b.len() {
+        -1
+    } else {
+        1
+    }
+}
 
 /// The decoded envelope.
 struct Envelope<'a> {
@@ -43,44 +146,35 @@ pub fn index_keys(body: &[u8], attestation: Option<&[u8]>) -> Result<Vec<String>
             "could not unmarshal entry for kind 'ProposedEntry'",
         ));
     }
-    let Some((_, versions)) = KINDS.iter().find(|(k, _)| *k == kind) else {
+    if !KINDS.iter().any(|k| k.kind == kind) {
         return Err(KeyError::new(format!("invalid kind value: {kind:?}")));
-    };
+    }
     let Some(version) = envelope.api_version.as_deref() else {
         return Err(KeyError::new("api version cannot be nil"));
     };
-    if !versions.contains(&version) {
+    let Some(entry) = KINDS
+        .iter()
+        .find(|k| k.kind == kind && k.version == version)
+    else {
         return Err(KeyError::new(format!(
             "{kind} implementation for version '{version}' not found: unable to locate entry for version {version}"
         )));
-    }
-    let spec = || match envelope.spec {
-        Some(v) if v.kind() == Kind::Object => Ok(v),
-        Some(v) => Err(KeyError::new(format!(
-            "unsupported input type {} for DecodeEntry",
-            go_type_name(v.kind())
-        ))),
-        None => Err(KeyError::new(
-            "unsupported input type <nil> for DecodeEntry",
-        )),
     };
-    match (kind, version) {
-        ("hashedrekord", "0.0.1") => hashedrekord::index_keys(spec()?),
-        ("rekord", "0.0.1") => rekord::index_keys(spec()?),
-        ("intoto", "0.0.1") => intoto::index_keys_v001(spec()?, attestation),
-        ("intoto", "0.0.2") => intoto::index_keys_v002(spec()?, attestation),
-        ("dsse", "0.0.1") => dsse::index_keys(spec()?, attestation),
-        ("rpm", "0.0.1") => rpm::index_keys(spec()?),
-        ("helm", "0.0.1") => helm::index_keys(spec()?),
-        ("jar", "0.0.1") => jar::index_keys(spec()?),
-        ("alpine", "0.0.1") => alpine::index_keys(spec()?),
-        ("rfc3161", "0.0.1") => rfc3161::index_keys(spec()?),
-        ("tuf", "0.0.1") => tuf::index_keys(spec()?),
-        ("cose", "0.0.1") => cose::index_keys(spec()?, attestation),
-        _ => Err(KeyError::new(format!(
-            "unsupported entry kind {kind} {version} (not implemented yet)"
-        ))),
-    }
+    let spec = match envelope.spec {
+        Some(v) if v.kind() == Kind::Object => v,
+        Some(v) => {
+            return Err(KeyError::new(format!(
+                "unsupported input type {} for DecodeEntry",
+                go_type_name(v.kind())
+            )))
+        }
+        None => {
+            return Err(KeyError::new(
+                "unsupported input type <nil> for DecodeEntry",
+            ))
+        }
+    };
+    (entry.decode)(spec, attestation)
 }
 
 /// Go `fastUnmarshalTargetedProposedEntryReader`.

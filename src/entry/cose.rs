@@ -1,4 +1,4 @@
-//! `cose` 0.0.1 (spec §4.12, §10): `H(canon key)`, subjects, then the
+//! `cose` 0.0.1 (docs/INDEX_KEYS.md §4.12, §10): `H(canon key)`, subjects, then the
 //! envelope and payload hashes and the in-toto subjects the server wrote at
 //! upload.
 //!

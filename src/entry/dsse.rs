@@ -1,4 +1,4 @@
-//! `dsse` 0.0.1 (spec §4.11): per stored signature
+//! `dsse` 0.0.1 (docs/INDEX_KEYS.md §4.11): per stored signature
 //! `"sha256:" + H(canon verifier)` and subjects, then `HK(payloadHash)`,
 //! `HK(envelopeHash)`, then (§10) the payload digests from an attestation.
 //!

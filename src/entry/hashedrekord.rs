@@ -1,4 +1,4 @@
-//! `hashedrekord` 0.0.1 (spec §4.2): `H(stored key bytes)`, subjects,
+//! `hashedrekord` 0.0.1 (docs/INDEX_KEYS.md §4.2): `H(stored key bytes)`, subjects,
 //! `HK(data.hash)`.
 //!
 //! The key hash is over the stored `publicKey.content` bytes as they are

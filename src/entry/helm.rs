@@ -1,4 +1,4 @@
-//! `helm` 0.0.1 (spec §4.5, §10): `H(canon PGP key)`, the key's e-mails,
+//! `helm` 0.0.1 (docs/INDEX_KEYS.md §4.5, §10): `H(canon PGP key)`, the key's e-mails,
 //! `HK(chart.hash)` — the keys the server wrote at upload.
 //!
 //! Go's backfill cannot index a stored helm entry at all: its `IndexKeys`

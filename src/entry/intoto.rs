@@ -1,4 +1,4 @@
-//! `intoto` 0.0.1 (spec §4.9) and 0.0.2 (§4.10).
+//! `intoto` 0.0.1 (docs/INDEX_KEYS.md §4.9) and 0.0.2 (§4.10).
 //!
 //! 0.0.1: `HK(content.hash)`, `"sha256:" + H(canon key)`, subjects,
 //! `HK(content.payloadHash)`; a canonicalisation failure silently drops the

@@ -1,4 +1,4 @@
-//! `jar` 0.0.1 (spec §4.6): `H(canon PKCS #7 signature)`, `HK(archive.hash)`.
+//! `jar` 0.0.1 (docs/INDEX_KEYS.md §4.6): `H(canon PKCS #7 signature)`, `HK(archive.hash)`.
 //!
 //! The key hash is over the signature, not the certificate: Go hashes the
 //! PEM of the detached, re-marshalled SignedData (`pkcs7::Pkcs7Signature`),

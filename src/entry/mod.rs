@@ -2,7 +2,7 @@
 //!
 //! The body is the base64-decoded canonical JSON `{"apiVersion","kind","spec"}`
 //! that the server stored. Each kind lives in its own file; all of them follow
-//! `../shared/spec/INDEX_KEYS.md` §4 and the project decisions of §10:
+//! `docs/INDEX_KEYS.md` §4 and the project decisions of §10:
 //! decoding and validation mirror Rekor v1.5.4's Go code (a body Go rejects
 //! gets no keys), signatures are not re-verified, and in-toto payload
 //! digests are recovered from the stored attestation when one is given.

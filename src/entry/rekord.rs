@@ -1,4 +1,4 @@
-//! `rekord` 0.0.1 (spec §4.1): `H(canon(key))`, subjects, `HK(data.hash)`.
+//! `rekord` 0.0.1 (docs/INDEX_KEYS.md §4.1): `H(canon(key))`, subjects, `HK(data.hash)`.
 //!
 //! The key is parsed in the format named by `signature.format` (x509,
 //! minisign, ssh, pgp). If the key parses but cannot be canonicalised, Go

@@ -1,4 +1,4 @@
-//! `rfc3161` 0.0.1 (spec §4.7): one key, `"sha256:" + H(tsr bytes)`.
+//! `rfc3161` 0.0.1 (docs/INDEX_KEYS.md §4.7): one key, `"sha256:" + H(tsr bytes)`.
 //!
 //! Go re-checks the response when it reads the entry back: at most 10 KiB,
 //! status granted, a signedData token and a CMS signature that verifies.

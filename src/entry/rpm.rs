@@ -1,4 +1,4 @@
-//! `rpm` 0.0.1 (spec §4.4): `H(canon PGP key)`, the key's e-mails,
+//! `rpm` 0.0.1 (docs/INDEX_KEYS.md §4.4): `H(canon PGP key)`, the key's e-mails,
 //! `HK(package.hash)`.
 //!
 //! Unlike `rekord`, a PGP key that parses but cannot be canonicalised is an

@@ -1,4 +1,4 @@
-//! `tuf` 0.0.1 (spec §4.8): `H(canon metadata)`, the metadata's role
+//! `tuf` 0.0.1 (docs/INDEX_KEYS.md §4.8): `H(canon metadata)`, the metadata's role
 //! (`_type`, verbatim) and decimal version, then `H(canon root)`.
 //!
 //! The stored root and metadata are decoded as Go decodes them (go-tuf's

@@ -2,32 +2,53 @@
 //!
 //! Rekor is written in Go, and a few of Go's standard string functions differ
 //! from their Rust namesakes in ways that change bytes: `strings.ToLower` uses
-//! the Unicode *simple* case mapping without context (Rust's
-//! `str::to_lowercase` applies full mappings and the final-sigma rule),
+//! the Unicode *simple* case mapping without context, from Go's (older)
+//! Unicode tables (Rust's `str::to_lowercase` applies full mappings, the
+//! final-sigma rule and a newer Unicode version),
 //! `bytes.TrimSpace` trims Unicode white space, and Go turns each invalid
 //! UTF-8 byte into one U+FFFD where Rust's lossy conversion may merge several.
 //! Each of them lives here once.
 
-/// Go `strings.ToLower`: every character mapped on its own with the simple
-/// lowercase mapping (`unicode.ToLower`). Input is already valid UTF-8.
-pub fn to_lower(s: &str) -> String {
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
-    s.chars().map(simple_lower).collect()
-}
+/// Uppercase letters that gained a lowercase mapping after Unicode 15.0,
+/// the version of Go 1.25 and 1.26 (`unicode.Version`); Go leaves them as
+/// they are. Found by comparing [`to_lower`] with Go's `strings.ToLower`
+/// over every Unicode scalar value (`lowercase_matches_go` in the
+/// integration tests runs that comparison against the Go toolchain); the
+/// only other difference is U+0130, handled in [`to_lower`].
+const NEWER_THAN_GO: &[(char, char)] = &[
+    ('\u{1C89}', '\u{1C89}'),
+    ('\u{A7CB}', '\u{A7CC}'),
+    ('\u{A7CE}', '\u{A7CE}'),
+    ('\u{A7D2}', '\u{A7D2}'),
+    ('\u{A7D4}', '\u{A7D4}'),
+    ('\u{A7DA}', '\u{A7DA}'),
+    ('\u{A7DC}', '\u{A7DC}'),
+    ('\u{10D50}', '\u{10D65}'),
+    ('\u{16EA0}', '\u{16EB8}'),
+];
 
-/// Unicode simple lowercase mapping of one character. Rust only exposes the
-/// full mapping; it differs from the simple one in exactly one place
-/// (U+0130 → "i̇" instead of "i"), which Go maps to plain `i`.
-fn simple_lower(c: char) -> char {
-    let mut lower = c.to_lowercase();
-    match (lower.next(), lower.next()) {
-        (Some(single), None) => single,
-        // U+0130 LATIN CAPITAL LETTER I WITH DOT ABOVE: simple mapping is 'i'.
-        (Some(first), Some(_)) => first,
-        (None, _) => c,
+/// Go `strings.ToLower`: every character mapped on its own with the simple
+/// lowercase mapping (`unicode.ToLower`) of Go's Unicode version. Used for
+/// the hash keys (`HK`) and, once, by the Redis sink, which stores keys the
+/// way Rekor's Redis index does (INDEX_KEYS.md §2.3, §6).
+///
+/// `char::to_lowercase` is the simple mapping for every character except
+/// U+0130 `İ`, the only character whose unconditional full lowercase
+/// mapping has two characters; Go maps it to a plain `i`. Letters newer
+/// than Go's tables ([`NEWER_THAN_GO`]) stay as they are.
+pub fn to_lower(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
     }
+    let mut lower = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\u{130}' => lower.push('i'),
+            _ if NEWER_THAN_GO.iter().any(|&(lo, hi)| (lo..=hi).contains(&c)) => lower.push(c),
+            _ => lower.extend(c.to_lowercase()),
+        }
+    }
+    lower
 }
 
 /// Go `bytes.TrimSpace`: trims leading and trailing Unicode white space
@@ -101,13 +122,37 @@ mod tests {
 
     #[test]
     fn to_lower_is_per_character_simple_mapping() {
-        assert_eq!(to_lower("SHA256:ABCdef"), "sha256:abcdef");
+        assert_eq!(to_lower("SHA256:ABCdef0123"), "sha256:abcdef0123");
+        assert_eq!(to_lower(""), "");
         // Final sigma: Go keeps σ, Rust's str::to_lowercase would give ς.
-        assert_eq!(to_lower("ΑΣ"), "ασ");
-        assert_ne!("ΑΣ".to_lowercase(), to_lower("ΑΣ"));
-        // U+0130 maps to plain 'i' in Go (simple mapping).
-        assert_eq!(to_lower("\u{130}X"), "ix");
-        assert_eq!(to_lower("Ä"), "ä");
+        assert_eq!(to_lower("ΟΔΟΣ"), "οδοσ");
+        assert_eq!("ΟΔΟΣ".to_lowercase(), "οδος");
+        // U+0130 maps to plain 'i' in Go (simple mapping); Rust's full
+        // mapping adds U+0307.
+        assert_eq!(to_lower("İSTANBUL"), "istanbul");
+        assert_eq!("İ".to_lowercase(), "i\u{307}");
+    }
+
+    #[test]
+    fn to_lower_other_scripts_and_non_letters() {
+        // U+1E9E capital sharp s, U+01C4 DŽ, U+2126 Ohm sign, U+212A Kelvin sign
+        assert_eq!(
+            to_lower("ÄÖÜ-\u{1E9E}-\u{1C4}-\u{2126}-\u{212A}"),
+            "äöü-ß-\u{1C6}-\u{3C9}-k"
+        );
+        assert_eq!(
+            to_lower("mailto:Ünïcödé@EXAMPLE.com"),
+            "mailto:ünïcödé@example.com"
+        );
+        assert_eq!(to_lower("日本語 ✓ 🎉"), "日本語 ✓ 🎉");
+        assert_eq!(to_lower("ﬃ"), "ﬃ"); // no lowercase; uppercase would expand
+    }
+
+    #[test]
+    fn to_lower_leaves_letters_newer_than_gos_unicode() {
+        // U+A7CB (Unicode 16) has a lowercase in Rust's tables, not in Go 1.25's.
+        assert_eq!(to_lower("\u{A7CB}\u{16EA0}A"), "\u{A7CB}\u{16EA0}a");
+        assert_ne!("\u{A7CB}".to_lowercase(), "\u{A7CB}");
     }
 
     #[test]

@@ -73,7 +73,7 @@ mod tests {
 
     use sha2::{Digest, Sha256};
 
-    /// The key line of the spec §8 minisign vector, in key-file form.
+    /// The key line of the docs/INDEX_KEYS.md §8 minisign vector, in key-file form.
     const FILE: &str = "untrusted comment: minisign public key\nRWQ/VK4mEZOSnVFf2NhEt9WV8zE1RcN8mtKeOO7mVjj/MCDvb5tSV6RD\n";
 
     #[test]

@@ -2,16 +2,17 @@
 //! dry-run sink that writes nothing. Each rayon worker owns one sink (one
 //! connection); the checkpoint thread owns one [`CheckpointStore`].
 
-use crate::checkpoint::CheckpointStore;
+use crate::checkpoint::{CheckpointName, CheckpointStore};
 use crate::config::{BackendChoice, UsageError};
+use crate::lease::{Lease, Owner};
 
 mod dsn;
-mod lowercase;
 mod mysql;
+mod mysql_lease;
 mod redis;
+mod redis_lease;
 
 pub use self::dsn::{MysqlAddress, MysqlDsn, MysqlTls};
-pub use self::lowercase::go_to_lower;
 pub use self::mysql::MysqlBackend;
 pub use self::redis::RedisBackend;
 
@@ -100,6 +101,11 @@ pub trait Backend: Send + Sync {
     /// the store must never write (no table creation, no saves).
     fn connect_checkpoint_store(&self, read_only: bool)
         -> anyhow::Result<Box<dyn CheckpointStore>>;
+    /// Takes the lease on checkpoint `name` for `owner`, on a connection of
+    /// its own. Held by another run: an error that downcasts to
+    /// [`crate::lease::LeaseHeld`], and nothing written.
+    fn acquire_lease(&self, name: &CheckpointName, owner: &Owner)
+        -> anyhow::Result<Box<dyn Lease>>;
 }
 
 /// The backend the configuration chose. A DSN that does not parse is a

@@ -3,7 +3,7 @@
 //!
 //! Keys are written as computed: the server does not lowercase them either,
 //! and the `utf8mb4_general_ci` collation makes lookups case-insensitive
-//! anyway (INDEX_KEYS.md §6). A batch is written with multi-row
+//! anyway (docs/INDEX_KEYS.md §6). A batch is written with multi-row
 //! `INSERT IGNORE` statements (bounded in rows and bytes) instead of one
 //! statement per key, which is what makes the backend fast; `IGNORE` makes a
 //! rerun a no-op and, as for the server and the Go tool, turns a key longer
@@ -23,6 +23,8 @@ use super::{
     SinkError, WriteError,
 };
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
+use crate::lease::{Lease, Owner};
+use crate::log_layout::LogBinding;
 
 const CREATE_ENTRY_INDEX: &str = "CREATE TABLE IF NOT EXISTS EntryIndex (
 		EntryKey varchar(512) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL,
@@ -34,12 +36,19 @@ const CREATE_ENTRY_INDEX: &str = "CREATE TABLE IF NOT EXISTS EntryIndex (
 const MAX_KEY_CHARS: usize = 512;
 
 /// `CheckpointKey` is ascii_bin so names are case-sensitive, as in Redis.
+/// `LogShards` (the trees the range covers, JSON) came later: tables made
+/// before get it from [`ADD_LOG_SHARDS`].
 const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS BackfillCheckpoint (
 		CheckpointKey VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
 		FirstIndex BIGINT,
 		LastCompletedIndex BIGINT NOT NULL,
-		LastUpdated TIMESTAMP NOT NULL
+		LastUpdated TIMESTAMP NOT NULL,
+		LogShards TEXT NULL
 	)";
+
+const HAS_LOG_SHARDS: &str = "SELECT COUNT(*) FROM information_schema.COLUMNS \
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'BackfillCheckpoint' AND COLUMN_NAME = 'LogShards'";
+const ADD_LOG_SHARDS: &str = "ALTER TABLE BackfillCheckpoint ADD COLUMN LogShards TEXT NULL";
 
 /// Rows per `INSERT IGNORE`: keeps statements far below the placeholder
 /// limit (65535) and the prepared-statement cache small.
@@ -50,6 +59,9 @@ const MAX_BYTES_PER_STATEMENT: usize = 1 << 20;
 
 /// MySQL error: the table does not exist.
 const ER_NO_SUCH_TABLE: u16 = 1146;
+/// MySQL error: unknown column (a checkpoint table older than `LogShards`,
+/// read by a dry run, which does not upgrade it).
+const ER_BAD_FIELD_ERROR: u16 = 1054;
 
 /// The MySQL backend as chosen by `--mysql-dsn`.
 #[derive(Clone, Debug)]
@@ -92,7 +104,7 @@ impl MysqlBackend {
         builder.into()
     }
 
-    fn connect(&self) -> anyhow::Result<Conn> {
+    pub(super) fn connect(&self) -> anyhow::Result<Conn> {
         init_tls();
         let result = match self.dsn.tls {
             MysqlTls::Disabled => Conn::new(self.opts(false)),
@@ -114,7 +126,7 @@ impl MysqlBackend {
     /// The error without the crate's `DriverError { … }` wrapping, and with
     /// a read timeout spelled out (the OS says only "Resource temporarily
     /// unavailable").
-    fn explain(&self, e: &mysql::Error) -> String {
+    pub(super) fn explain(&self, e: &mysql::Error) -> String {
         use std::error::Error as _;
         let io = match e {
             mysql::Error::IoError(io) => Some(io),
@@ -176,12 +188,34 @@ impl Backend for MysqlBackend {
                     self.describe()
                 )
             })?;
+            let has: Option<i64> = conn.query_first(HAS_LOG_SHARDS).map_err(|e| {
+                anyhow!(
+                    "{}: reading BackfillCheckpoint's columns: {e}",
+                    self.describe()
+                )
+            })?;
+            if has == Some(0) {
+                conn.query_drop(ADD_LOG_SHARDS).map_err(|e| {
+                    anyhow!(
+                        "{}: adding column LogShards to BackfillCheckpoint failed: {e}",
+                        self.describe()
+                    )
+                })?;
+            }
         }
         Ok(Box::new(MysqlCheckpointStore {
             backend: self.clone(),
             conn,
             read_only,
         }))
+    }
+
+    fn acquire_lease(
+        &self,
+        name: &CheckpointName,
+        owner: &Owner,
+    ) -> anyhow::Result<Box<dyn Lease>> {
+        super::mysql_lease::acquire(self, name, owner)
     }
 }
 
@@ -351,20 +385,34 @@ struct MysqlCheckpointStore {
 impl CheckpointStore for MysqlCheckpointStore {
     fn load(&mut self, name: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
         let context = || format!("{}: loading checkpoint {name}", self.backend.describe());
-        let row: Option<(Option<i64>, i64, i64)> = match self.conn.exec_first(
-            "SELECT FirstIndex, LastCompletedIndex, CAST(UNIX_TIMESTAMP(LastUpdated) AS SIGNED) \
-             FROM BackfillCheckpoint WHERE CheckpointKey = ?",
-            (name.as_str(),),
-        ) {
+        const SELECT: &str = "SELECT FirstIndex, LastCompletedIndex, \
+             CAST(UNIX_TIMESTAMP(LastUpdated) AS SIGNED), LogShards \
+             FROM BackfillCheckpoint WHERE CheckpointKey = ?";
+        let mut result = self.conn.exec_first(SELECT, (name.as_str(),));
+        if matches!(&result, Err(mysql::Error::MySqlError(e)) if self.read_only && e.code == ER_BAD_FIELD_ERROR)
+        {
+            result = self
+                .conn
+                .exec_first::<(Option<i64>, i64, i64), _, _>(
+                    &SELECT.replace(", LogShards", ""),
+                    (name.as_str(),),
+                )
+                .map(|row| row.map(|(f, l, u)| (f, l, u, None)));
+        }
+        let row: Option<(Option<i64>, i64, i64, Option<String>)> = match result {
             Ok(row) => row,
             Err(mysql::Error::MySqlError(e)) if self.read_only && e.code == ER_NO_SUCH_TABLE => {
                 return Ok(None)
             }
             Err(e) => return Err(anyhow!("{}: {}", context(), self.backend.explain(&e))),
         };
-        let Some((first, last, updated)) = row else {
+        let Some((first, last, updated, shards)) = row else {
             return Ok(None);
         };
+        let log = shards
+            .map(|json| serde_json::from_str::<LogBinding>(&json))
+            .transpose()
+            .map_err(|e| anyhow!("{}: LogShards is not a list of trees: {e}", context()))?;
         let first = first.ok_or_else(|| anyhow!("{}: FirstIndex is NULL", context()))?;
         let index = |value: i64, column: &str| {
             u64::try_from(value).map_err(|_| anyhow!("{}: negative {column} {value}", context()))
@@ -373,6 +421,7 @@ impl CheckpointStore for MysqlCheckpointStore {
             first_index: index(first, "FirstIndex")?,
             last_completed_index: index(last, "LastCompletedIndex")?,
             last_updated: UNIX_EPOCH + Duration::from_secs(index(updated, "LastUpdated")?),
+            log,
         };
         if record.last_completed_index < record.first_index {
             bail!(
@@ -401,12 +450,16 @@ impl CheckpointStore for MysqlCheckpointStore {
             .duration_since(UNIX_EPOCH)
             .with_context(|| format!("{}: lastUpdated before 1970", context()))?
             .as_secs();
+        let shards = record
+            .log
+            .as_ref()
+            .map(|log| serde_json::json!(log).to_string());
         self.conn
             .exec_drop(
-                "INSERT INTO BackfillCheckpoint (CheckpointKey, FirstIndex, LastCompletedIndex, LastUpdated) \
-                 VALUES (?, ?, ?, FROM_UNIXTIME(?)) \
-                 ON DUPLICATE KEY UPDATE FirstIndex = ?, LastCompletedIndex = ?, LastUpdated = FROM_UNIXTIME(?)",
-                (name.as_str(), first, last, updated, first, last, updated),
+                "INSERT INTO BackfillCheckpoint (CheckpointKey, FirstIndex, LastCompletedIndex, LastUpdated, LogShards) \
+                 VALUES (?, ?, ?, FROM_UNIXTIME(?), ?) \
+                 ON DUPLICATE KEY UPDATE FirstIndex = ?, LastCompletedIndex = ?, LastUpdated = FROM_UNIXTIME(?), LogShards = ?",
+                (name.as_str(), first, last, updated, &shards, first, last, updated, &shards),
             )
             .map_err(|e| anyhow!("{}: {}", context(), self.backend.explain(&e)))
     }

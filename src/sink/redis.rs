@@ -3,7 +3,7 @@
 //!
 //! Keys are lowercased with Go's `strings.ToLower` before writing, because
 //! the server lowercases every key it writes and every key it looks up
-//! (INDEX_KEYS.md §6, §10); a key written as computed would never be found.
+//! (docs/INDEX_KEYS.md §6, §10); a key written as computed would never be found.
 //! Each (key, uuid) is written as `LREM key 0 uuid` + `LPUSH key uuid`, so a
 //! rerun leaves exactly one copy at the head of the list. A whole batch goes
 //! out as one pipeline: one round trip instead of two per key.
@@ -19,8 +19,10 @@ use redis::{
     RedisConnectionInfo,
 };
 
-use super::{go_to_lower, host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
+use super::{host_port, init_tls, Backend, IndexedEntry, Sink, SinkError, WriteError};
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore};
+use crate::lease::{Lease, Owner};
+use crate::pki::gostr;
 use crate::redact::Secret;
 
 /// Covers TCP connect, TLS handshake and AUTH.
@@ -50,7 +52,7 @@ impl RedisBackend {
     }
 
     /// The prefix of every error message: where, without secrets.
-    fn context(&self) -> String {
+    pub(super) fn context(&self) -> String {
         format!("redis {}", self.address())
     }
 
@@ -78,7 +80,7 @@ impl RedisBackend {
     }
 
     /// A connection with reply timeouts set.
-    fn connect(&self) -> anyhow::Result<Connection> {
+    pub(super) fn connect(&self) -> anyhow::Result<Connection> {
         init_tls();
         let info = self.connection_info()?;
         let client = Client::open(info).with_context(|| self.context())?;
@@ -156,6 +158,14 @@ impl Backend for RedisBackend {
             connection,
             read_only,
         }))
+    }
+
+    fn acquire_lease(
+        &self,
+        name: &CheckpointName,
+        owner: &Owner,
+    ) -> anyhow::Result<Box<dyn Lease>> {
+        super::redis_lease::acquire(self, name, owner)
     }
 }
 
@@ -278,7 +288,7 @@ fn build_pipelines(entries: &[IndexedEntry]) -> Vec<redis::Pipeline> {
     let mut commands = 0;
     for entry in entries {
         for key in &entry.keys {
-            let key = go_to_lower(key);
+            let key = gostr::to_lower(key);
             pipeline
                 .cmd("LREM")
                 .arg(&key)

@@ -5,11 +5,12 @@
 //! Isolation: every test serves the corpus under its own tree ID, so its
 //! entry UUIDs (tree ID + leaf hash) are its own; snapshots, removals and
 //! purges only touch those UUIDs, and each test has its own checkpoint key.
-//! The keys themselves are shared (same corpus), so tests of one binary run
-//! one at a time ([`serial`]), which also keeps timing-sensitive scenarios
-//! (kills, signals) away from each other's load.
+//! The keys themselves are shared (same corpus), so scenarios run one at a
+//! time, on either backend ([`serial`]), which also keeps timing-sensitive
+//! scenarios (kills, signals) away from each other's load.
 //!
-//! Compiled into each scenario binary; each uses only part of it.
+//! A module of the one integration binary (tests/tests.rs); some helpers
+//! serve one backend's scenarios only.
 #![allow(dead_code)]
 
 pub mod backend;
@@ -20,8 +21,8 @@ pub mod redis_backend;
 pub mod scenarios;
 pub mod tool;
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread;
 
@@ -43,14 +44,10 @@ pub fn require_env(name: &str, example: &str) -> String {
     }
 }
 
-/// One test at a time per binary; a failed test does not block the rest.
+/// One scenario at a time; a failed test does not block the rest.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-pub fn corpus_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/entries.jsonl")
 }
 
 /// The real entries served by every test log, in corpus order.
@@ -58,7 +55,8 @@ pub fn corpus() -> Vec<Entry> {
     static CORPUS: OnceLock<Vec<Entry>> = OnceLock::new();
     CORPUS
         .get_or_init(|| {
-            load_corpus(&corpus_path()).unwrap_or_else(|e| panic!("loading the corpus: {e:#}"))
+            load_corpus(Path::new(crate::util::CORPUS))
+                .unwrap_or_else(|e| panic!("loading the corpus: {e:#}"))
         })
         .clone()
 }
@@ -331,10 +329,18 @@ impl<B: IndexBackend> Fixture<B> {
     }
 
     /// The index of an uninterrupted run over the standard corpus log,
-    /// reduced to leaf hashes (computed once per test binary).
+    /// reduced to leaf hashes (computed once per backend).
     pub fn reference(&self) -> &'static Snapshot {
-        static REFERENCE: OnceLock<Snapshot> = OnceLock::new();
-        REFERENCE.get_or_init(|| {
+        // A static in a generic function is one for all backends: keep one
+        // cell per backend (the stored keys differ, Redis lowercases them).
+        static REFERENCES: Mutex<BTreeMap<&str, &'static OnceLock<Snapshot>>> =
+            Mutex::new(BTreeMap::new());
+        let cell: &'static OnceLock<Snapshot> = REFERENCES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(B::NAME)
+            .or_insert_with(|| Box::leak(Box::new(OnceLock::new())));
+        cell.get_or_init(|| {
             let tree = tree_id(&format!("{}-reference", B::NAME));
             let prefixes = vec![format!("{tree:016x}")];
             let server = ReplayServer::start(Log::new(corpus()).with_tree_id(tree))

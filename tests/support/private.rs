@@ -4,7 +4,6 @@
 //! MariaDB with InnoDB), so that what the tool saved before the crash can be
 //! checked afterwards.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -12,15 +11,9 @@ use std::time::{Duration, Instant};
 
 use super::mysql_backend::MysqlBackend;
 use super::redis_backend::RedisBackend;
+use crate::util::free_port;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("finding a free port")
-        .port()
-}
 
 fn is_root() -> bool {
     // SAFETY: getuid has no preconditions.

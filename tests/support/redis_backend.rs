@@ -132,6 +132,13 @@ impl IndexBackend for RedisBackend {
             .expect("DEL checkpoint");
     }
 
+    fn drop_lease(&self, name: &str) {
+        let _: i64 = self
+            .connection()
+            .del(format!("rekor-backfill:lock:{name}"))
+            .expect("DEL lease");
+    }
+
     fn launch_private() -> (Box<dyn PrivateService>, RedisBackend) {
         let redis = PrivateRedis::launch();
         let backend = redis.backend.clone();

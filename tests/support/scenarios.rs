@@ -242,6 +242,9 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
             kills += 1;
         }
         let out = running.wait();
+        if killed {
+            fx.backend.drop_lease(&fx.name);
+        }
         let when = format!("after round {rounds} (killed: {killed})");
         if !killed {
             // A resumed run only reports the failures of the indices it
@@ -286,8 +289,9 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
 }
 
 /// Scenario 7: SIGTERM, then SIGINT on the resumed run: in-flight work
-/// finishes, exit 143 and 130 (the signal's own status), the checkpoint is saved and covers everything served
-/// before the signal; a last rerun completes.
+/// finishes, exit 143 and 130 (the signal's own status), the checkpoint is
+/// saved and covers everything served before the signal; a last rerun
+/// completes.
 pub fn signals_stop_gracefully<B: IndexBackend>() {
     let fx = Fixture::<B>::new("signals");
     let size = fx.size();
@@ -389,6 +393,8 @@ pub fn backend_stopped_mid_run<B: IndexBackend>() {
     fx.assert_no_secrets(&out, &[]);
 
     service.start();
+    // The run could not release its lease with the backend down.
+    fx.backend.drop_lease(&fx.name);
     let cp = fx.assert_checkpoint_sound("after the backend came back");
     if let Some(cp) = cp {
         assert!(

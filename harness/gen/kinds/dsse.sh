@@ -3,7 +3,7 @@
 # signatures sorted), by an e-mail certificate's key, a text/plain payload,
 # rekor's fixture, and an envelope with a URL-safe base64 signature: the
 # server stores it verbatim, and then it fails the model's base64 pattern
-# on every read (both tools: parse error, INDEX_KEYS.md §4.11d).
+# on every read (both tools: parse error, docs/INDEX_KEYS.md §4.11).
 set -euo pipefail
 K="$GEN_KEYS"
 printf 'dsse subject\n' >s.txt

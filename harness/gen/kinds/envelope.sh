@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stored bodies whose envelope is wrong before any kind-specific code runs
-# (INDEX_KEYS.md §1.1/§1.2): unknown kind, the abstract ProposedEntry kind,
+# (docs/INDEX_KEYS.md §1.1/§1.2): unknown kind, the abstract ProposedEntry kind,
 # unknown and missing apiVersion, non-object and missing spec, truncated
 # JSON, bytes that are not JSON, a body that is not base64 — all refused by
 # both tools — and two that Go accepts: bytes after the first JSON value,

@@ -1,5 +1,5 @@
 //! Loading real entries from a JSON-lines corpus such as
-//! `shared/corpus/entries.jsonl`: one object per line with a base64 `body`
+//! `testdata/corpus/entries.jsonl`: one object per line with a base64 `body`
 //! and, optionally, `integratedTime`, `logID` and a base64 `attestation`.
 
 use std::path::Path;
@@ -86,9 +86,9 @@ mod tests {
     }
 
     #[test]
-    fn shared_corpus_loads() {
+    fn vendored_corpus_loads() {
         let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/entries.jsonl");
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus/entries.jsonl");
         let entries = load_corpus(&path).unwrap();
         assert_eq!(entries.len(), 459);
         assert!(entries.iter().all(|e| e.body.first() == Some(&b'{')));

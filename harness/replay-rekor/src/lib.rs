@@ -1,7 +1,7 @@
 //! replay-rekor: an imitation of the Rekor read API for testing and
 //! benchmarking rekor-backfill without a real Rekor/Trillian stack.
 //!
-//! It serves real entries (from `shared/corpus/entries.jsonl`) at any index,
+//! It serves real entries (from `testdata/corpus/entries.jsonl`) at any index,
 //! with genuine UUIDs (tree ID + RFC 6962 leaf hash), and lets a test change
 //! the log and misbehave on purpose: grow the log, answer 503/429, stall,
 //! drop or cut connections, serve malformed entries, refuse the batch

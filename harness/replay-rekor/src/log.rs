@@ -261,6 +261,25 @@ impl Log {
         self
     }
 
+    /// A new active tree in place of the current one, as after a reset of
+    /// the log: the same indices now belong to another tree.
+    pub fn set_tree_id(&mut self, tree_id: u64) {
+        self.active_tree_id = tree_id;
+    }
+
+    /// A shard rotation: the active tree is frozen as the inactive shard
+    /// (keeping its global indices) and an empty active tree `tree_id`
+    /// follows it. Only one inactive shard is modelled, so a log that has
+    /// one already cannot rotate.
+    pub fn rotate(&mut self, tree_id: u64) -> Result<(), String> {
+        if self.inactive.is_some() {
+            return Err("replay-rekor models one inactive shard; this log has it".to_string());
+        }
+        self.inactive = Some(self.active_shard());
+        self.active_tree_id = tree_id;
+        Ok(())
+    }
+
     /// Total size of the log over all shards.
     pub fn size(&self) -> u64 {
         self.size
@@ -411,6 +430,35 @@ fn malformed_body(how: Malformation, index: u64, tree_id: u64, regular: &[u8]) -
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn rotation_keeps_indices_and_reset_changes_the_tree() {
+        let mut log = Log::new(corpus()).with_size(10).with_tree_id(7);
+        let before = log.served(3).unwrap().uuid;
+        log.rotate(8).unwrap();
+        assert_eq!(
+            log.inactive_shard(),
+            Some(Shard {
+                tree_id: 7,
+                size: 10
+            })
+        );
+        assert_eq!(
+            log.active_shard(),
+            Shard {
+                tree_id: 8,
+                size: 0
+            }
+        );
+        assert_eq!(log.served(3).unwrap().uuid, before);
+        log.set_size(12);
+        assert_eq!(log.served(11).unwrap().tree_id, 8);
+        assert!(log.rotate(9).is_err());
+        let mut reset = Log::new(corpus()).with_size(10).with_tree_id(7);
+        reset.set_tree_id(9);
+        assert_ne!(reset.served(3).unwrap().uuid, before);
+        assert!(reset.info_json().contains(r#""treeID":"9""#));
+    }
 
     fn corpus() -> Vec<Entry> {
         vec![

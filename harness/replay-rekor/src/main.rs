@@ -14,7 +14,7 @@ use replay_rekor::{load_corpus, Log, ReplayServer, RetrieveMode};
 /// Serve real Rekor entries through an imitation of the Rekor read API.
 #[derive(FromArgs)]
 struct Args {
-    /// corpus of entries: JSON lines with a base64 "body" (e.g. shared/corpus/entries.jsonl)
+    /// corpus of entries: JSON lines with a base64 "body" (e.g. testdata/corpus/entries.jsonl)
     #[argh(option)]
     corpus: PathBuf,
     /// address to listen on (default 127.0.0.1:0, any free port)

@@ -17,7 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 fn corpus_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/entries.jsonl")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus/entries.jsonl")
 }
 
 fn corpus() -> Vec<Entry> {

@@ -11,7 +11,7 @@
 //! other error fails the whole keyring.
 //!
 //! Go stores identities in a map, so their serialisation order is random
-//! (INDEX_KEYS.md §5.2.3). Here they stay in the order they were read — one
+//! (docs/INDEX_KEYS.md §5.2.3). Here they stay in the order they were read — one
 //! of the orders Go can produce, and for a stored key (itself written by Go)
 //! the order of the stored bytes. A repeated user ID replaces the earlier
 //! one in its original position.

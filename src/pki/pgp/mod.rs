@@ -1,6 +1,6 @@
 //! OpenPGP public keys as Rekor v1.5.4 sees them (`pkg/pki/pgp`, built on
 //! ProtonMail go-crypto v1.4.1): `NewPublicKey`, `CanonicalValue`,
-//! `Subjects` (INDEX_KEYS.md §5.2).
+//! `Subjects` (docs/INDEX_KEYS.md §5.2).
 //!
 //! The canonical value is go-crypto re-serialising the entities it kept, so
 //! both halves matter byte for byte: which packets survive parsing (that
@@ -142,10 +142,7 @@ mod tests {
 
     /// The smallest PGP key stored in the corpus (armored).
     fn corpus_key() -> Vec<u8> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/corpus/entries.jsonl"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/entries.jsonl");
         std::fs::read_to_string(path)
             .unwrap()
             .lines()

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Shared x509 material for the kind scripts, made once per run in $GEN_KEYS
-# with openssl: bare keys (EC P-256/384/521, RSA 2048, Ed25519, DSA) and
-# self-signed certificates whose SANs cover INDEX_KEYS.md §5.1.3 and §8:
-# mixed-case e-mail/URI/DNS, IPv4 and IPv6, the Fulcio username OtherName,
-# a foreign OtherName and two OtherNames (no OtherName subject), and a leaf
-# issued by a CA (a two-certificate chain). Names: NAME.key, NAME.pub,
-# NAME.crt, chain.pem.
+# The openssl key and certificate fixture shared by the generated set
+# (harness/gen/run.sh) and the real Rekor stack (harness/stack/populate.sh):
+# one copy, so both exercise the same keys and SANs.
+#
+# usage: harness/openssl-keys.sh DIR
+#
+# Made fresh in DIR on every call: bare keys (EC P-256/384/521, RSA
+# 2048/3072/4096, Ed25519, DSA, and a TSA RSA key) and self-signed
+# certificates whose SANs cover docs/INDEX_KEYS.md §5.1.3 and §8: mixed-case
+# e-mail/URI/DNS (Redis lowercases at upload, the Go backfill does not),
+# IPv4 and IPv6, the Fulcio username OtherName, a foreign OtherName and two
+# OtherNames (no OtherName subject), and a leaf issued by a CA (a
+# two-certificate chain). Names: NAME.key, NAME.pub, NAME.crt, chain.pem.
 set -euo pipefail
 
-K="${GEN_KEYS:?run through harness/gen/run.sh}"
+K="${1:?usage: openssl-keys.sh DIR}"
 mkdir -p "$K"
 
 genkey() { # NAME openssl-genpkey-args...
@@ -20,9 +26,12 @@ genkey ec256 -algorithm EC -pkeyopt ec_paramgen_curve:P-256
 genkey ec384 -algorithm EC -pkeyopt ec_paramgen_curve:P-384
 genkey ec521 -algorithm EC -pkeyopt ec_paramgen_curve:P-521
 genkey rsa2048 -algorithm RSA -pkeyopt rsa_keygen_bits:2048
+genkey rsa3072 -algorithm RSA -pkeyopt rsa_keygen_bits:3072
+genkey rsa4096 -algorithm RSA -pkeyopt rsa_keygen_bits:4096
 genkey ed25519 -algorithm ED25519
 genkey ca -algorithm EC -pkeyopt ec_paramgen_curve:P-384
 genkey leaf -algorithm EC -pkeyopt ec_paramgen_curve:P-256
+genkey tsa -algorithm RSA -pkeyopt rsa_keygen_bits:2048
 # DSA: Go parses the key but cannot re-encode it (no canonical value).
 openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -out "$K/dsa.param" 2>/dev/null
 openssl genpkey -paramfile "$K/dsa.param" -out "$K/dsa.key" 2>/dev/null
@@ -47,7 +56,7 @@ selfcert cert-othername-two ec256 "/CN=Two OtherNames" \
 selfcert cert-ed25519 ed25519 "/CN=Ed25519 Signer" "email:Ed.Signer@Example.COM"
 
 # A chain: leaf (e-mail + URI SAN) issued by a CA, leaf first.
-openssl req -x509 -new -key "$K/ca.key" -subj "/CN=Gen CA/O=Rekor Gen" -days 3650 -sha384 \
+openssl req -x509 -new -key "$K/ca.key" -subj "/CN=Harness CA/O=rekor-backfill" -days 3650 -sha384 \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -out "$K/ca.crt" 2>/dev/null
 openssl req -new -key "$K/leaf.key" -subj "/CN=Chain Leaf" -out "$K/leaf.csr" 2>/dev/null

@@ -1,0 +1,3 @@
+module rekor-backfill/harness/key-oracle/golower
+
+go 1.25
