@@ -248,8 +248,12 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
         let when = format!("after round {rounds} (killed: {killed})");
         if !killed {
             // A resumed run only reports the failures of the indices it
-            // processed itself.
-            let from = out.resumed_from().map_or(0, |n| n + 1);
+            // processed itself; none when the previous run was killed after
+            // its final checkpoint save (nothing to do).
+            let from = match out.line_with("Nothing to do") {
+                Some(_) => size,
+                None => out.resumed_from().map_or(0, |n| n + 1),
+            };
             out.expect_code(fx.expected_exit(from..size), &when);
         }
         if let (Some(n), Some(p)) = (out.resumed_from(), previous) {
