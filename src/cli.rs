@@ -135,6 +135,33 @@ pub struct Args {
     #[argh(switch)]
     pub version: bool,
 
+    /// log line format: "text" (default) or "json" (one JSON object per
+    /// line; implies --summary json)
+    #[argh(option)]
+    pub log_format: Option<String>,
+
+    /// print a final one-line summary on stdout: "json"
+    #[argh(option)]
+    pub summary: Option<String>,
+
+    /// write Prometheus metrics to PATH (node-exporter textfile format),
+    /// atomically, after every checkpoint save and at the end
+    #[argh(option)]
+    pub metrics_textfile: Option<String>,
+
+    /// push Prometheus metrics to this Pushgateway URL during the run and at
+    /// the end, grouped by job and checkpoint name
+    #[argh(option)]
+    pub pushgateway: Option<String>,
+
+    /// job label of the pushed metrics (default "rekor-backfill")
+    #[argh(option)]
+    pub pushgateway_job: Option<String>,
+
+    /// time between pushes during the run, Go duration (default 15s)
+    #[argh(option)]
+    pub pushgateway_interval: Option<String>,
+
     #[argh(subcommand)]
     pub command: Option<Command>,
 }
@@ -145,9 +172,10 @@ pub enum Command {
     Keys(KeysCommand),
 }
 
-/// Print the index keys of entries read on stdin: one line per entry, a JSON
-/// object with a base64 "body" or a bare base64 body. Prints {"keys":[...]}
-/// or {"error":"..."} per line.
+/// Print the index keys of entries read on stdin, as Rekor's API returns
+/// them: an entry object with a base64 "body" (and "attestation"), a whole
+/// GET /api/v1/log/entries response, or a bare base64 body. Prints one JSON
+/// line per entry, with its "keys" or an "error".
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "keys")]
 pub struct KeysCommand {}

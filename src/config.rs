@@ -17,6 +17,8 @@ use std::time::Duration;
 use crate::checkpoint::CheckpointName;
 use crate::cli::{Args, Program};
 use crate::duration::parse_go_duration;
+use crate::logger::LogFormat;
+use crate::metrics::{MetricsConfig, PushgatewayConfig};
 use crate::redact::Secret;
 use crate::shard::ShardPart;
 
@@ -116,6 +118,10 @@ pub struct Config {
     pub dry_run: bool,
     pub checkpoint: CheckpointPolicy,
     pub failed_entries: Option<PathBuf>,
+    pub log_format: LogFormat,
+    /// `--summary json`, or JSON logs: a final JSON line on stdout.
+    pub summary_json: bool,
+    pub metrics: MetricsConfig,
     /// `--shard-count`: `start` and `end` are then this shard's part, and
     /// the checkpoint name carries the shard suffix.
     pub shard: Option<ShardPart>,
@@ -186,9 +192,84 @@ impl Config {
                 reset: args.reset_checkpoint,
             },
             failed_entries: args.failed_entries.as_ref().map(PathBuf::from),
+            log_format: log_format(args)?,
+            summary_json: summary_json(args)?,
+            metrics: metrics_config(args)?,
             shard,
         })
     }
+}
+
+fn log_format(args: &Args) -> Result<LogFormat, UsageError> {
+    args.log_format
+        .as_deref()
+        .map_or(Ok(LogFormat::Text), LogFormat::parse)
+        .map_err(UsageError)
+}
+
+/// Whether the run ends with a JSON summary line on stdout: asked for, or
+/// implied by JSON logs.
+pub fn summary_json(args: &Args) -> Result<bool, UsageError> {
+    match args.summary.as_deref() {
+        Some("json") => Ok(true),
+        Some(other) => usage(format!("--summary must be \"json\", got {other:?}")),
+        None => Ok(log_format(args)? == LogFormat::Json),
+    }
+}
+
+pub const DEFAULT_PUSHGATEWAY_JOB: &str = "rekor-backfill";
+pub const DEFAULT_PUSHGATEWAY_INTERVAL: Duration = Duration::from_secs(15);
+
+fn metrics_config(args: &Args) -> Result<MetricsConfig, UsageError> {
+    let textfile = match args.metrics_textfile.as_deref() {
+        Some("") => return usage("--metrics-textfile is empty"),
+        other => other.map(PathBuf::from),
+    };
+    let pushgateway = match args.pushgateway.as_deref() {
+        None => {
+            if args.pushgateway_job.is_some() || args.pushgateway_interval.is_some() {
+                return usage("--pushgateway-job and --pushgateway-interval need --pushgateway");
+            }
+            None
+        }
+        Some(url) => {
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("http://") || lower.starts_with("https://"))
+                || url.contains(['?', '#', '@'])
+                || url.chars().any(char::is_whitespace)
+            {
+                // Not quoted back: it may hold credentials.
+                return usage(
+                    "--pushgateway must be a plain http:// or https:// base URL \
+                     (no credentials, query, fragment or spaces)",
+                );
+            }
+            let job = args
+                .pushgateway_job
+                .clone()
+                .unwrap_or_else(|| DEFAULT_PUSHGATEWAY_JOB.to_string());
+            // A path segment of the push URL: the checkpoint name's rules.
+            CheckpointName::parse(&job)
+                .map_err(|e| UsageError(e.replace("--checkpoint-key", "--pushgateway-job")))?;
+            let interval = match &args.pushgateway_interval {
+                None => DEFAULT_PUSHGATEWAY_INTERVAL,
+                Some(text) => parse_go_duration(text)
+                    .map_err(|e| UsageError(format!("--pushgateway-interval: {e}")))?,
+            };
+            if interval.is_zero() {
+                return usage("--pushgateway-interval must be more than 0");
+            }
+            Some(PushgatewayConfig {
+                url: url.trim_end_matches('/').to_string(),
+                job,
+                interval,
+            })
+        }
+    };
+    Ok(MetricsConfig {
+        textfile,
+        pushgateway,
+    })
 }
 
 /// `--shard-count` with `--shard-index` or `$JOB_COMPLETION_INDEX` (what a

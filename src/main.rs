@@ -1,36 +1,30 @@
-//! Parse → run → exit status. Everything else lives in the library.
+//! Parse → run → exit status (the table in [`rekor_backfill::exit`]).
+//! Everything else lives in the library.
 
-use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use rekor_backfill::cli::{normalize_go_args, Args, Command, Program};
-use rekor_backfill::config::{Config, UsageError};
-use rekor_backfill::lease::LeaseHeld;
+use rekor_backfill::config::{self, Config, UsageError};
+use rekor_backfill::counters::Counters;
+use rekor_backfill::exit::ExitStatus;
+use rekor_backfill::interrupt::Interrupt;
+use rekor_backfill::logger::{self, LogFormat};
+use rekor_backfill::metrics::Exporter;
 use rekor_backfill::pipeline::{self, RunOutcome, Shared};
-use rekor_backfill::{entry, sink};
-
-/// Exit statuses, documented in README.md.
-const EXIT_OK: u8 = 0;
-const EXIT_FATAL: u8 = 1;
-const EXIT_USAGE: u8 = 2;
-const EXIT_ENTRY_FAILURES: u8 = 3;
-const EXIT_LEASE_HELD: u8 = 4;
-const EXIT_INTERRUPTED: u8 = 130;
+use rekor_backfill::{keys, sink, summary};
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_target(false)
-        .init();
+    let raw: Vec<String> = std::env::args().collect();
+    let program = raw.first().map_or("rekor-backfill", String::as_str);
+    let rest = raw.get(1..).unwrap_or_default();
+    logger::init(LogFormat::sniff(rest));
     if let Err(e) = rekor_backfill::hostnames::use_builtin_sources() {
         log::warn!("{e}; host names resolve as nsswitch.conf says");
     }
-    let raw: Vec<String> = std::env::args().collect();
-    let program = raw.first().map_or("rekor-backfill", String::as_str);
-    let args = match parse_args(program, &raw[1..]) {
+    let args = match parse_args(program, rest) {
         Ok(args) => args,
-        Err(code) => return code,
+        Err(status) => return status.into(),
     };
     // `backfill-redis` (a link to this binary) is the Redis-only drop-in for
     // the RHTAS operator's image: see `Program`.
@@ -40,37 +34,28 @@ fn main() -> ExitCode {
             Program::RekorBackfill => print!("{}", rekor_backfill::version::long()),
             Program::BackfillRedis => print!("backfill-redis: {}", rekor_backfill::version::long()),
         }
-        return ExitCode::from(EXIT_OK);
+        return ExitStatus::Complete.into();
     }
     if let Some(Command::Keys(_)) = args.command {
-        return keys_command();
+        return keys::run(std::io::stdin().lock(), std::io::stdout().lock()).into();
     }
-    let config = match Config::for_program(started_as, &args, &|name| std::env::var(name).ok()) {
-        Ok(config) => config,
-        Err(e) => return usage_error(&e),
-    };
-    match run(&config) {
-        Ok(RunOutcome::Complete) => ExitCode::from(EXIT_OK),
-        Ok(RunOutcome::CompleteWithFailures) => ExitCode::from(EXIT_ENTRY_FAILURES),
-        Ok(RunOutcome::Interrupted) => {
-            log::error!("Interrupted: in-flight entries finished and the checkpoint saved; rerun to continue");
-            ExitCode::from(EXIT_INTERRUPTED)
-        }
-        Err(e) if e.downcast_ref::<LeaseHeld>().is_some() => {
-            log::error!("{e:#}");
-            ExitCode::from(EXIT_LEASE_HELD)
-        }
-        Err(e) => match e.downcast_ref::<UsageError>() {
-            Some(usage) => usage_error(usage),
-            None => {
-                log::error!("{e:#}");
-                ExitCode::from(EXIT_FATAL)
+    match Config::for_program(started_as, &args, &|name| std::env::var(name).ok()) {
+        Ok(config) => backfill(&config).into(),
+        Err(e) => {
+            let status = usage_error(&e);
+            // The summary still says how the run ended, when it was asked
+            // for in a form that parses.
+            if config::summary_json(&args).unwrap_or(false)
+                || LogFormat::sniff(rest) == LogFormat::Json
+            {
+                summary::print(&summary::json_line(status, &Counters::new().totals(), None));
             }
-        },
+            status.into()
+        }
     }
 }
 
-fn parse_args(program: &str, rest: &[String]) -> Result<Args, ExitCode> {
+fn parse_args(program: &str, rest: &[String]) -> Result<Args, ExitStatus> {
     let normalized = match normalize_go_args(rest) {
         Ok(n) => n,
         Err(e) => return Err(usage_error(&UsageError(e))),
@@ -80,59 +65,70 @@ fn parse_args(program: &str, rest: &[String]) -> Result<Args, ExitCode> {
         match early.status {
             Ok(()) => {
                 println!("{}", early.output);
-                ExitCode::from(EXIT_OK)
+                ExitStatus::Complete
             }
-            Err(()) => {
-                eprintln!("{}", early.output.trim_end());
-                eprintln!("Run {program} --help for usage.");
-                ExitCode::from(EXIT_USAGE)
-            }
+            Err(()) => usage_error(&UsageError(format!(
+                "{} (run {program} --help for usage)",
+                early.output.trim_end()
+            ))),
         }
     })
 }
 
-fn usage_error(e: &UsageError) -> ExitCode {
+fn usage_error(e: &UsageError) -> ExitStatus {
     log::error!("{e}");
-    ExitCode::from(EXIT_USAGE)
+    ExitStatus::Usage
 }
 
-fn run(config: &Config) -> anyhow::Result<RunOutcome> {
-    let backend = sink::backend_for(&config.backend);
-    let stop = Arc::new(AtomicBool::new(false));
-    let interrupted = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // Registered first, so a second signal (flag already set) exits at once.
-        signal_hook::flag::register_conditional_shutdown(
-            signal,
-            i32::from(EXIT_INTERRUPTED),
-            Arc::clone(&interrupted),
-        )?;
-        signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
-        signal_hook::flag::register(signal, Arc::clone(&stop))?;
-    }
-    let shared = Arc::new(Shared::new(stop, interrupted));
-    pipeline::run(config, backend.as_ref(), shared)
-}
-
-/// `rekor-backfill keys`: one JSON line out per line in.
-fn keys_command() -> ExitCode {
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    for line in stdin.lock().lines() {
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => {
-                log::error!("reading stdin: {e}");
-                return ExitCode::from(EXIT_FATAL);
-            }
-        };
-        if writeln!(out, "{}", entry::keys_for_line(&line)).is_err() {
-            return ExitCode::from(EXIT_FATAL);
+/// A backfill run: signals, metrics, the pipeline, the summary.
+fn backfill(config: &Config) -> ExitStatus {
+    let interrupt = match Interrupt::install() {
+        Ok(interrupt) => interrupt,
+        Err(e) => {
+            log::error!("installing signal handlers: {e}");
+            return ExitStatus::Transient;
         }
+    };
+    let mut exporter = Exporter::new(&config.metrics, &config.checkpoint.name);
+    let textfile = Exporter::new(&config.metrics, &config.checkpoint.name);
+    let shared = Arc::new(
+        Shared::new(
+            Arc::clone(&interrupt.stop),
+            Arc::clone(&interrupt.interrupted),
+        )
+        .on_checkpoint(move |counters| textfile.write_textfile(&counters.totals(), None)),
+    );
+    exporter.start(Arc::clone(&shared.counters));
+    let status = match run(config, Arc::clone(&shared)) {
+        Ok(RunOutcome::Complete) => ExitStatus::Complete,
+        Ok(RunOutcome::CompleteWithFailures) => ExitStatus::EntriesFailed,
+        Ok(RunOutcome::Interrupted) => {
+            let status = interrupt.status();
+            log::error!(
+                exit_status = status.code();
+                "Interrupted: in-flight entries finished and the checkpoint saved; rerun to continue"
+            );
+            status
+        }
+        Err(e) => {
+            let status = ExitStatus::of_error(&e);
+            log::error!(exit_status = status.code(); "{e:#}");
+            status
+        }
+    };
+    let totals = shared.counters.totals();
+    exporter.finish(&totals, status);
+    if config.summary_json {
+        summary::print(&summary::json_line(
+            status,
+            &totals,
+            Some(&config.checkpoint.name),
+        ));
     }
-    match out.flush() {
-        Ok(()) => ExitCode::from(EXIT_OK),
-        Err(_) => ExitCode::from(EXIT_FATAL),
-    }
+    status
+}
+
+fn run(config: &Config, shared: Arc<Shared>) -> anyhow::Result<RunOutcome> {
+    let backend = sink::backend_for(&config.backend);
+    pipeline::run(config, backend.as_ref(), shared)
 }

@@ -1,6 +1,12 @@
-//! The run: plan the range (log size, checkpoint, resume rules), dispatch
-//! chunks into a rayon pool, collect completions on the checkpoint thread,
-//! stop cleanly on a signal or a fatal error, and summarise.
+//! The run, in three named steps: [`prepare`] the range (log size,
+//! checkpoint, resume rules), [`dispatch`] chunks to the workers of a rayon
+//! pool and collect completions on the checkpoint thread, then report the
+//! [`outcome`]. A signal or a fatal error stops dispatch cleanly.
+//!
+//! Each worker owns one backend connection for the whole run: the pool
+//! runs one [`work_loop`] per sink, and chunks go to whichever loop is
+//! free, so the pairing of threads and connections never depends on the
+//! pool's thread numbering.
 //!
 //! Dispatch never runs more than a bounded window ahead of the watermark, so
 //! memory stays flat however large the range is. A fatal error (Rekor gone
@@ -14,17 +20,19 @@ use std::io::{BufWriter, Write};
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore, Checkpointer};
 use crate::config::{Config, UsageError};
+use crate::counters::{Counters, Totals};
 use crate::error::ErrorKind;
 use crate::lease::{LeaseKeeper, Owner};
 use crate::log_layout::LogLayout;
-use crate::progress::{Progress, Snapshot};
+use crate::logger::LogFormat;
+use crate::progress::Progress;
 use crate::rekor::{FetchError, RekorClient};
 use crate::sink::{Backend, DrySink, Sink};
 use crate::worker::{process_chunk, ChunkError, Completion};
@@ -57,7 +65,14 @@ pub struct Shared {
     /// The watermark as last published by the checkpoint thread.
     watermark: Mutex<u64>,
     moved: Condvar,
+    /// What the run did so far: the one source of progress, summary and
+    /// metrics.
+    pub counters: Arc<Counters>,
+    /// Called on the checkpoint thread after every checkpoint save.
+    on_checkpoint: Option<CheckpointHook>,
 }
+
+type CheckpointHook = Box<dyn Fn(&Counters) + Send + Sync>;
 
 impl Shared {
     pub fn new(stop: Arc<AtomicBool>, interrupted: Arc<AtomicBool>) -> Shared {
@@ -67,6 +82,21 @@ impl Shared {
             fatal: Mutex::new(None),
             watermark: Mutex::new(0),
             moved: Condvar::new(),
+            counters: Arc::new(Counters::new()),
+            on_checkpoint: None,
+        }
+    }
+
+    /// Runs `hook` on the checkpoint thread after every checkpoint save
+    /// (the metrics textfile is written there).
+    pub fn on_checkpoint(mut self, hook: impl Fn(&Counters) + Send + Sync + 'static) -> Shared {
+        self.on_checkpoint = Some(Box::new(hook));
+        self
+    }
+
+    fn checkpoint_saved(&self) {
+        if let Some(hook) = &self.on_checkpoint {
+            hook(&self.counters);
         }
     }
 
@@ -123,8 +153,9 @@ pub enum Plan {
     },
 }
 
-/// Applies the resume rules. `last` is the log's last index (`None`: empty
-/// log); `existing` the stored checkpoint (already ignored when resetting).
+/// Applies the range and resume rules: [`target_end`], then [`resume`].
+/// `last` is the log's last index (`None`: empty log); `existing` the
+/// stored checkpoint (already ignored when resetting).
 pub fn plan(
     start: Option<u64>,
     end: Option<u64>,
@@ -132,6 +163,20 @@ pub fn plan(
     existing: Option<&CheckpointRecord>,
     checkpoint_name: &str,
 ) -> Result<Plan, UsageError> {
+    match target_end(start, end, last)? {
+        None => Ok(Plan::NothingToDo("the log is empty".to_string())),
+        Some(end) => resume(start, end, existing, checkpoint_name),
+    }
+}
+
+/// The last index of the run: `--end`, or the log's last index (`None`
+/// when the log is empty and no `--end` is given). The checks here do not
+/// depend on the checkpoint.
+pub fn target_end(
+    start: Option<u64>,
+    end: Option<u64>,
+    last: Option<u64>,
+) -> Result<Option<u64>, UsageError> {
     let end = match (end, last) {
         (Some(end), Some(last)) if end > last => {
             return Err(UsageError(format!(
@@ -145,16 +190,27 @@ pub fn plan(
         }
         (Some(end), Some(_)) => end,
         (None, Some(last)) => last,
-        (None, None) => return Ok(Plan::NothingToDo("the log is empty".to_string())),
+        (None, None) => return Ok(None),
     };
+    if let Some(start) = start.filter(|&start| start > end) {
+        return Err(UsageError(format!(
+            "--start {start} is beyond --end {end} (the log's last index is {})",
+            last.unwrap_or(0)
+        )));
+    }
+    Ok(Some(end))
+}
+
+/// The resume rules: where a run up to `end` starts, given the stored
+/// checkpoint.
+pub fn resume(
+    start: Option<u64>,
+    end: u64,
+    existing: Option<&CheckpointRecord>,
+    checkpoint_name: &str,
+) -> Result<Plan, UsageError> {
     let Some(cp) = existing else {
         let start = start.unwrap_or(0);
-        if start > end {
-            return Err(UsageError(format!(
-                "--start {start} is beyond --end {end} (the log's last index is {})",
-                last.unwrap_or(0)
-            )));
-        }
         return Ok(Plan::Run {
             first_index: start,
             resume_at: start,
@@ -198,21 +254,65 @@ pub fn plan(
     })
 }
 
-/// Runs a backfill as configured.
+/// Runs a backfill as configured, in three steps: [`prepare`] (the log's
+/// size, the checkpoint, the resume rules), [`dispatch`] (workers and the
+/// checkpoint thread until the range is done or the run stops) and
+/// [`outcome`] (the summary and how the run ended).
 pub fn run(
     config: &Config,
     backend: &dyn Backend,
     shared: Arc<Shared>,
 ) -> anyhow::Result<RunOutcome> {
-    let started = Instant::now();
-    let client = Arc::new(RekorClient::new(
+    let client = RekorClient::new(
         &config.rekor,
         Arc::clone(&shared.stop),
         config.concurrency.get(),
-    ));
+    );
+    let work = match prepare(config, backend, &client, &shared)? {
+        Prepared::NothingToDo => return Ok(RunOutcome::Complete),
+        Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
+        Prepared::Run(work) => work,
+    };
+    let failures = dispatch(config, backend, &client, work, &shared)?;
+    outcome(&failures, &shared)
+}
+
+type Store = Box<dyn CheckpointStore>;
+
+/// The range a run processes and the checkpoint it continues.
+struct Work {
+    /// The log as `GET /api/v1/log` describes it; the checkpoint is bound
+    /// to it.
+    layout: LogLayout,
+    /// The lease on the checkpoint name (none in a dry run), renewed until
+    /// dropped at the end of [`dispatch`].
+    lease: Option<LeaseKeeper>,
+    /// `None` with checkpointing off or in a dry run: nothing is saved.
+    store: Option<Store>,
+    /// `firstIndex` of the checkpoint record.
+    first_index: u64,
+    /// First index this run processes.
+    resume_at: u64,
+    end: u64,
+}
+
+enum Prepared {
+    NothingToDo,
+    Interrupted,
+    Run(Work),
+}
+
+/// Step 1: reads the log's size, opens and reads (or resets) the
+/// checkpoint, and applies the resume rules.
+fn prepare(
+    config: &Config,
+    backend: &dyn Backend,
+    client: &RekorClient,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<Prepared> {
     let info = match client.log_info() {
         Ok(info) => info,
-        Err(FetchError::Cancelled) => return Ok(RunOutcome::Interrupted),
+        Err(FetchError::Cancelled) => return Ok(Prepared::Interrupted),
         Err(FetchError::Fatal(e)) => {
             return Err(e.context(format!(
                 "reading the log size from {}",
@@ -240,17 +340,22 @@ pub fn run(
         log::warn!("{warning}");
     }
 
-    // Range errors do not depend on the checkpoint: report them before the
-    // checkpoint store is opened (opening may create its table), so a usage
-    // error writes nothing.
-    // An empty log still has its checkpoint checked: a log reset to a new,
-    // empty tree is refused now rather than once it has grown.
-    if let Plan::NothingToDo(why) = plan(config.start, config.end, last, None, "")? {
-        if last.is_some() || config.checkpoint.interval.is_none() {
-            log::info!("Nothing to do: {why}");
-            return Ok(RunOutcome::Complete);
+    // Range errors do not depend on the checkpoint: they are reported
+    // before the checkpoint store is opened (opening may create its table),
+    // so a usage error writes nothing.
+    let Some(end) = target_end(config.start, config.end, last)? else {
+        // An empty log still has its checkpoint checked: a log reset to a
+        // new, empty tree is refused now rather than once it has grown.
+        if config.checkpoint.interval.is_some() {
+            let _lease = match config.dry_run {
+                true => None,
+                false => Some(take_lease(backend, &config.checkpoint.name, shared)?),
+            };
+            open_checkpoint(config, backend, &info)?;
         }
-    }
+        log::info!("Nothing to do: the log is empty");
+        return Ok(Prepared::NothingToDo);
+    };
     if let Some(shard) = &config.shard {
         log::info!(
             "Shard {} of {} (0-based) over {}..={}: indices {}..={}",
@@ -264,70 +369,90 @@ pub fn run(
     }
     let name = &config.checkpoint.name;
     // Before the checkpoint is read or anything written; released when
-    // `_lease` goes out of scope, however the run ends.
-    let _lease = match config.dry_run {
+    // dropped, however the run ends.
+    let lease = match config.dry_run {
         true => None,
-        false => Some(take_lease(backend, name, &shared)?),
+        false => Some(take_lease(backend, name, shared)?),
     };
-    let lease_lost = _lease.as_ref().map(LeaseKeeper::lost);
-    let mut store: Option<Box<dyn CheckpointStore>> = match config.checkpoint.interval {
-        Some(_) => Some(
-            backend
-                .connect_checkpoint_store(config.dry_run)
-                .context("connecting to the backend for the checkpoint")?,
-        ),
-        None => None,
-    };
-    let mut existing = None;
-    if let Some(store) = store.as_mut() {
-        if config.checkpoint.reset {
-            if config.dry_run {
-                log::info!("Dry run: checkpoint \"{name}\" would be deleted; ignoring it");
-            } else {
-                store
-                    .delete(name)
-                    .with_context(|| format!("deleting checkpoint \"{name}\""))?;
-                log::info!("Checkpoint \"{name}\" deleted (--reset-checkpoint)");
+    let (store, existing) = open_checkpoint(config, backend, &info)?;
+    let (first_index, resume_at) =
+        match resume(config.start, end, existing.as_ref(), name.as_str())? {
+            Plan::NothingToDo(why) => {
+                log::info!("Nothing to do: {why}");
+                return Ok(Prepared::NothingToDo);
             }
-        } else {
-            existing = store
-                .load(name)
-                .with_context(|| format!("reading checkpoint \"{name}\""))?;
-            if let Some(record) = &existing {
-                check_log(record, &info, name)?;
-                if record.log.is_none() && !config.dry_run {
-                    upgrade(store.as_mut(), record, &info, name)?;
-                }
-            }
-        }
-    }
-    let (first_index, resume_at, end) = match plan(
-        config.start,
-        config.end,
-        last,
-        existing.as_ref(),
-        name.as_str(),
-    )? {
-        Plan::NothingToDo(why) => {
-            log::info!("Nothing to do: {why}");
-            return Ok(RunOutcome::Complete);
-        }
-        Plan::Run {
-            first_index,
-            resume_at,
-            end,
-        } => (first_index, resume_at, end),
-    };
+            Plan::Run {
+                first_index,
+                resume_at,
+                ..
+            } => (first_index, resume_at),
+        };
     if let Some(cp) = &existing {
         log::info!(
+            last_completed_index = cp.last_completed_index;
             "Resuming from checkpoint: last completed index {}",
             cp.last_completed_index
         );
     }
-    if config.dry_run {
-        store = None;
-    }
+    Ok(Prepared::Run(Work {
+        layout: info,
+        lease,
+        store: store.filter(|_| !config.dry_run),
+        first_index,
+        resume_at,
+        end,
+    }))
+}
 
+/// The checkpoint store (none with checkpointing off) and the stored
+/// checkpoint, checked against the log (and upgraded when it predates log
+/// binding); deletes it first with `--reset-checkpoint` (not in a dry run).
+fn open_checkpoint(
+    config: &Config,
+    backend: &dyn Backend,
+    layout: &LogLayout,
+) -> anyhow::Result<(Option<Store>, Option<CheckpointRecord>)> {
+    if config.checkpoint.interval.is_none() {
+        return Ok((None, None));
+    }
+    let name = &config.checkpoint.name;
+    let mut store = backend
+        .connect_checkpoint_store(config.dry_run)
+        .context("connecting to the backend for the checkpoint")?;
+    if !config.checkpoint.reset {
+        let existing = store
+            .load(name)
+            .with_context(|| format!("reading checkpoint \"{name}\""))?;
+        if let Some(record) = &existing {
+            check_log(record, layout, name)?;
+            if record.log.is_none() && !config.dry_run {
+                upgrade(store.as_mut(), record, layout, name)?;
+            }
+        }
+        return Ok((Some(store), existing));
+    }
+    if config.dry_run {
+        log::info!("Dry run: checkpoint \"{name}\" would be deleted; ignoring it");
+    } else {
+        store
+            .delete(name)
+            .with_context(|| format!("deleting checkpoint \"{name}\""))?;
+        log::info!("Checkpoint \"{name}\" deleted (--reset-checkpoint)");
+    }
+    Ok((Some(store), None))
+}
+
+/// Step 2: one backend connection per worker, the chunks of the range fed
+/// to the workers within the in-flight window, completions collected on
+/// the checkpoint thread. Returns when every worker has finished, the range
+/// done or the run stopped.
+fn dispatch(
+    config: &Config,
+    backend: &dyn Backend,
+    client: &RekorClient,
+    work: Work,
+    shared: &Arc<Shared>,
+) -> anyhow::Result<FailedIndices> {
     let failed_file = match &config.failed_entries {
         Some(path) => Some(BufWriter::new(
             OpenOptions::new()
@@ -338,25 +463,23 @@ pub fn run(
         )),
         None => None,
     };
-
-    let workers = config.concurrency.get();
-    let mut sinks: Vec<Mutex<Box<dyn Sink>>> = Vec::with_capacity(workers);
-    for _ in 0..workers {
-        let sink: Box<dyn Sink> = if config.dry_run {
-            Box::new(DrySink)
-        } else {
-            backend
-                .connect_sink()
-                .context("connecting to the backend")?
-        };
-        sinks.push(Mutex::new(sink));
-    }
+    let sinks = connect_sinks(config, backend)?;
+    let workers = sinks.len();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
         .thread_name(|i| format!("worker-{i}"))
         .build()
         .context("starting the worker pool")?;
 
+    let Work {
+        layout,
+        lease,
+        store,
+        first_index,
+        resume_at,
+        end,
+    } = work;
+    let name = &config.checkpoint.name;
     log::info!(
         "Indexing log entries {resume_at}..={end} with {workers} worker(s){}",
         match config.checkpoint.interval {
@@ -364,7 +487,6 @@ pub fn run(
             None => ", checkpointing off".to_string(),
         }
     );
-    shared.publish_watermark(resume_at);
     let mut checkpointer = Checkpointer::new(
         name.clone(),
         store,
@@ -372,53 +494,44 @@ pub fn run(
         resume_at,
         config.checkpoint.interval.map_or(u64::MAX, |n| n.get()),
     )
-    .bound_to(info.clone());
-    if let Some(lost) = lease_lost {
+    .bound_to(layout);
+    if let Some(lost) = lease.as_ref().map(LeaseKeeper::lost) {
         checkpointer = checkpointer.guarded_by(lost);
     }
-    let total = end - resume_at + 1;
-    let (tx, rx) = crossbeam_channel::unbounded::<Completion>();
+    shared.publish_watermark(resume_at);
+    shared
+        .counters
+        .planned(resume_at, end, checkpointer.saved());
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<Completion>();
     let collector = {
-        let shared = Arc::clone(&shared);
+        let shared = Arc::clone(shared);
+        let bar = config.log_format == LogFormat::Text;
         std::thread::Builder::new()
             .name("checkpoint".to_string())
-            .spawn(move || collect(rx, checkpointer, failed_file, total, &shared))
+            .spawn(move || collect(done_rx, checkpointer, failed_file, bar, &shared))
             .context("starting the checkpoint thread")?
     };
 
+    // Each worker owns one connection for the whole run; chunks go to
+    // whichever worker is free (a rendezvous channel, so none waits in a
+    // queue once the run stops).
+    let (chunks_tx, chunks_rx) = crossbeam_channel::bounded::<RangeInclusive<u64>>(0);
     let window = WINDOW_PER_WORKER * workers as u64;
     pool.in_place_scope(|scope| {
-        let mut first = resume_at;
-        while first <= end {
-            let last = end.min(first.saturating_add(CHUNK - 1));
-            if !shared.wait_for_window(last, window) {
-                break;
-            }
-            let (client, shared, sinks, tx) = (&client, &shared, &sinks, tx.clone());
-            scope.spawn(move |_| run_chunk(first..=last, client, sinks, shared, tx));
-            first = match last.checked_add(1) {
-                Some(n) => n,
-                None => break,
-            };
+        for sink in sinks {
+            let (chunks, done, shared) = (chunks_rx.clone(), done_tx.clone(), &**shared);
+            scope.spawn(move |_| work_loop(sink, &chunks, client, shared, &done));
         }
+        drop(chunks_rx);
+        feed(resume_at..=end, window, shared, &chunks_tx);
+        drop(chunks_tx);
     });
-    drop(tx);
-    let summary = collector
+    drop(done_tx);
+    let failures = collector
         .join()
-        .map_err(|_| anyhow!("the checkpoint thread panicked"))?;
-
-    report(&summary, started.elapsed(), resume_at, end);
-    if let Some(error) = shared.take_fatal() {
-        return Err(error);
-    }
-    if shared.interrupted.load(Ordering::SeqCst) && summary.done < total {
-        return Ok(RunOutcome::Interrupted);
-    }
-    if summary.failed.count == 0 {
-        Ok(RunOutcome::Complete)
-    } else {
-        Ok(RunOutcome::CompleteWithFailures)
-    }
+        .map_err(|_| anyhow!("the checkpoint thread panicked"));
+    drop(lease);
+    failures
 }
 
 /// Takes the lease on the checkpoint name and starts renewing it; a lost
@@ -480,23 +593,68 @@ fn upgrade(
     Ok(())
 }
 
+/// One sink per worker: a backend connection, or the dry run's.
+fn connect_sinks(config: &Config, backend: &dyn Backend) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+    (0..config.concurrency.get())
+        .map(|_| -> anyhow::Result<Box<dyn Sink>> {
+            if config.dry_run {
+                Ok(Box::new(DrySink))
+            } else {
+                backend.connect_sink().context("connecting to the backend")
+            }
+        })
+        .collect()
+}
+
+/// Hands out `range` in chunks, never further than `window` indices ahead
+/// of the watermark; stops early when the run stops.
+fn feed(
+    range: RangeInclusive<u64>,
+    window: u64,
+    shared: &Shared,
+    chunks: &crossbeam_channel::Sender<RangeInclusive<u64>>,
+) {
+    let (mut first, end) = range.into_inner();
+    while first <= end {
+        let last = end.min(first.saturating_add(CHUNK - 1));
+        if !shared.wait_for_window(last, window) || chunks.send(first..=last).is_err() {
+            break;
+        }
+        first = match last.checked_add(1) {
+            Some(n) => n,
+            None => break,
+        };
+    }
+}
+
+/// One worker: processes the chunks it receives with its own sink until
+/// the feed ends.
+fn work_loop(
+    mut sink: Box<dyn Sink>,
+    chunks: &Receiver<RangeInclusive<u64>>,
+    client: &RekorClient,
+    shared: &Shared,
+    done: &crossbeam_channel::Sender<Completion>,
+) {
+    for indices in chunks {
+        run_chunk(indices, client, sink.as_mut(), shared, done);
+    }
+}
+
 fn run_chunk(
     indices: RangeInclusive<u64>,
     client: &RekorClient,
-    sinks: &[Mutex<Box<dyn Sink>>],
+    sink: &mut dyn Sink,
     shared: &Shared,
-    tx: crossbeam_channel::Sender<Completion>,
+    done: &crossbeam_channel::Sender<Completion>,
 ) {
     if shared.stop.load(Ordering::SeqCst) {
         return;
     }
-    // Each pool thread owns the sink at its index; the lock is uncontended.
-    let slot = rayon::current_thread_index().unwrap_or(0) % sinks.len();
-    let mut sink = sinks[slot].lock().unwrap_or_else(|e| e.into_inner());
-    match process_chunk(indices.clone(), client, sink.as_mut()) {
+    match process_chunk(indices.clone(), client, sink) {
         Ok(completion) => {
             // The receiver only goes away after every sender is dropped.
-            let _ = tx.send(completion);
+            let _ = done.send(completion);
         }
         Err(ChunkError::Fetch(FetchError::Cancelled)) => {}
         Err(ChunkError::Fetch(FetchError::Fatal(e))) => shared.fail(e.context(format!(
@@ -512,13 +670,21 @@ fn run_chunk(
     }
 }
 
-/// What the checkpoint thread saw.
-struct Summary {
-    done: u64,
-    keys_written: u64,
-    failed: FailedIndices,
-    watermark: u64,
-    saved: Option<u64>,
+/// Step 3: the summary line, then how the run ended.
+fn outcome(failures: &FailedIndices, shared: &Shared) -> anyhow::Result<RunOutcome> {
+    let totals = shared.counters.totals();
+    report(&totals, failures);
+    if let Some(error) = shared.take_fatal() {
+        return Err(error);
+    }
+    if shared.interrupted.load(Ordering::SeqCst) && totals.remaining() > 0 {
+        return Ok(RunOutcome::Interrupted);
+    }
+    if totals.failed == 0 {
+        Ok(RunOutcome::Complete)
+    } else {
+        Ok(RunOutcome::CompleteWithFailures)
+    }
 }
 
 /// The failed entries the summary reports: how many, and the lowest
@@ -562,23 +728,18 @@ impl FailedIndices {
 }
 
 /// The checkpoint thread: advances the watermark, saves checkpoints,
-/// records failures, reports progress. Saves a last time when every
-/// sender is gone.
+/// records failures, keeps the counters and reports progress. Saves a last
+/// time when every sender is gone.
 fn collect(
     rx: Receiver<Completion>,
     mut checkpointer: Checkpointer,
     mut failed_file: Option<BufWriter<File>>,
-    total: u64,
+    progress_bar: bool,
     shared: &Shared,
-) -> Summary {
-    let mut progress = Progress::new(total);
-    let mut summary = Summary {
-        done: 0,
-        keys_written: 0,
-        failed: FailedIndices::default(),
-        watermark: checkpointer.next(),
-        saved: checkpointer.saved(),
-    };
+) -> FailedIndices {
+    let counters = &shared.counters;
+    let mut progress = Progress::new(counters.totals().remaining(), progress_bar);
+    let mut failed = FailedIndices::default();
     let mut save_failed = false;
     loop {
         match rx.recv_timeout(Duration::from_millis(500)) {
@@ -589,8 +750,11 @@ fn collect(
                             shared.fail(anyhow!("internal error: {e:?}"));
                         }
                     }
-                    summary.done += completion.indices.end() - completion.indices.start() + 1;
-                    summary.keys_written += completion.keys_written;
+                    counters.chunk_done(
+                        completion.indices.end() - completion.indices.start() + 1,
+                        completion.failures.len() as u64,
+                        completion.keys_written,
+                    );
                     if let Some(file) = failed_file.as_mut() {
                         for failure in &completion.failures {
                             if let Err(e) = writeln!(file, "{}", failure.to_json_line()) {
@@ -599,9 +763,7 @@ fn collect(
                         }
                     }
                     for failure in &completion.failures {
-                        summary
-                            .failed
-                            .record(failure.log_index, failure.error.kind());
+                        failed.record(failure.log_index, failure.error.kind());
                     }
                 };
                 absorb(completion);
@@ -613,71 +775,73 @@ fn collect(
                 while let Ok(more) = rx.try_recv() {
                     absorb(more);
                 }
+                counters.watermark_moved(checkpointer.next());
                 shared.publish_watermark(checkpointer.next());
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if !save_failed {
+            let before = checkpointer.saved();
             if let Err(e) = checkpointer.maybe_save() {
                 save_failed = true;
                 shared.fail(e.context("saving the checkpoint"));
             }
+            if checkpointer.saved() != before {
+                counters.checkpoint_saved(checkpointer.saved());
+                shared.checkpoint_saved();
+            }
         }
-        progress.update(Snapshot {
-            done: summary.done,
-            total,
-            watermark: checkpointer.next(),
-            saved: checkpointer.saved(),
-        });
+        progress.update(&counters.totals());
     }
     progress.finish();
+    let before = checkpointer.saved();
     if let Err(e) = checkpointer.save_now() {
         shared.fail(e.context("saving the final checkpoint"));
+    }
+    if checkpointer.saved() != before {
+        counters.checkpoint_saved(checkpointer.saved());
     }
     if let Some(file) = failed_file.as_mut() {
         if let Err(e) = file.flush() {
             shared.fail(anyhow!("writing --failed-entries: {e}"));
         }
     }
-    summary.watermark = checkpointer.next();
-    summary.saved = checkpointer.saved();
-    summary
+    counters.watermark_moved(checkpointer.next());
+    failed
 }
 
-fn report(summary: &Summary, elapsed: Duration, resume_at: u64, end: u64) {
-    let secs = elapsed.as_secs_f64();
-    let rate = if secs > 0.0 {
-        summary.done as f64 / secs
-    } else {
-        0.0
+fn report(totals: &Totals, failed: &FailedIndices) {
+    let Some((resume_at, end)) = totals.range else {
+        return;
     };
     let total = end - resume_at + 1;
-    let verb = if summary.done == total {
-        "complete"
-    } else {
-        "stopped"
-    };
+    let done = totals.indexed + totals.failed;
+    let verb = if done == total { "complete" } else { "stopped" };
+    let watermark = totals.watermark.unwrap_or(resume_at);
     log::info!(
-        "Backfill {verb}: {}/{} entries of {resume_at}..={end}, {} keys written, {} failed, {:.1}s, {:.0} entries/s; watermark {}, checkpoint {}",
-        summary.done,
-        total,
-        summary.keys_written,
-        summary.failed.count,
-        secs,
-        rate,
-        summary.watermark,
-        summary
+        indexed = totals.indexed,
+        failed = totals.failed,
+        keys_written = totals.keys_written,
+        watermark = watermark,
+        checkpoint = totals.saved;
+        "Backfill {verb}: {done}/{total} entries of {resume_at}..={end}, {} keys written, {} failed, {:.1}s, {:.0} entries/s; watermark {watermark}, checkpoint {}",
+        totals.keys_written,
+        totals.failed,
+        totals.elapsed.as_secs_f64(),
+        totals.rate(),
+        totals
             .saved
             .map_or_else(|| "not saved".to_string(), |n| format!("at {n}")),
     );
-    if summary.failed.count > 0 {
-        let listed: Vec<String> = summary.failed.listed().iter().map(u64::to_string).collect();
-        let more = summary.failed.count - listed.len() as u64;
+    if failed.count > 0 {
+        let listed: Vec<String> = failed.listed().iter().map(u64::to_string).collect();
+        let more = failed.count - listed.len() as u64;
         log::error!(
+            failed = failed.count;
             "{} entries could not be indexed ({}): [{}]{}",
-            summary.failed.count,
-            summary.failed.kinds(),
+            failed.count,
+            failed.kinds(),
             listed.join(" "),
             if more > 0 {
                 format!(" and {more} more")
@@ -769,10 +933,12 @@ mod tests {
             tx.send(chunk(510)).unwrap();
             go.send(()).unwrap();
         });
-        let summary = collect(rx, checkpointer, None, 520, &shared);
+        shared.counters.planned(0, 519, None);
+        collect(rx, checkpointer, None, false, &shared);
         late.join().unwrap();
-        assert_eq!((summary.done, summary.watermark), (520, 520));
-        assert_eq!(summary.saved, Some(519));
+        let totals = shared.counters.totals();
+        assert_eq!((totals.indexed, totals.watermark), (520, Some(520)));
+        assert_eq!(totals.saved, Some(519));
         // One save for the 50 queued chunks, one for the two late ones;
         // saving chunk by chunk would have made 52.
         assert_eq!(*saves.lock().unwrap(), vec![499, 519]);

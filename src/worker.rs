@@ -78,6 +78,9 @@ pub fn process_chunk(
             }),
             Err(error) => {
                 log::warn!(
+                    log_index = index,
+                    uuid = fetched.uuid.as_str(),
+                    error = error.as_str();
                     "Entry {} ({}) cannot be indexed: {}",
                     index,
                     fetched.uuid,

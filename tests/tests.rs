@@ -26,6 +26,7 @@ mod entry_robustness;
 mod go_lower;
 mod layout;
 mod lease_shards;
+mod ops;
 mod redis_hot_keys;
 mod scenarios_keys;
 mod scenarios_mysql;

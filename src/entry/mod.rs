@@ -150,44 +150,115 @@ pub fn go_base64_decode(s: &str) -> Result<Vec<u8>, KeyError> {
     gobase64::decode(s.as_bytes()).map_err(KeyError::from)
 }
 
-/// One line of the `rekor-backfill keys` command. The input is a JSON
-/// object with a base64 `body` and an optional base64 `attestation` (other
-/// fields are ignored), or a bare base64 body. The output is one JSON line:
-/// `{"keys":[…]}` in computation order, or `{"error":"…"}`.
+/// One line of the `rekor-backfill keys` command (see [`keys_for_input`]),
+/// its output lines joined by newlines.
 pub fn keys_for_line(line: &str) -> String {
-    let result =
-        decode_line(line).and_then(|(body, attestation)| index_keys(&body, attestation.as_deref()));
-    let out = match result {
+    keys_for_input(line).join("\n")
+}
+
+/// One input of the `rekor-backfill keys` command, as Rekor's API gives
+/// entries, and its output: one JSON line per entry, `{"keys":[…]}` in
+/// computation order or `{"error":"…"}`. The input is one of
+///
+/// - an entry: a JSON object with a base64 `body` and an optional
+///   `attestation`, either base64 or Rekor's `{"data": base64}` (other
+///   fields are ignored);
+/// - a whole `GET /api/v1/log/entries?logIndex=N` response, a JSON object
+///   of entries by UUID, or an array of those (`POST
+///   /api/v1/log/entries/retrieve`): one line per entry, with its `uuid`
+///   and `logIndex`;
+/// - a bare base64 body, or a JSON string of one.
+pub fn keys_for_input(input: &str) -> Vec<String> {
+    let trimmed = input.trim();
+    if !trimmed.starts_with(['{', '[']) {
+        return vec![keys_line(decode_bare(trimmed), None)];
+    }
+    match serde_json::from_str::<serde_json::Value>(trimmed) {
+        Ok(value) => {
+            let mut out = Vec::new();
+            keys_of_value(&value, &mut out);
+            out
+        }
+        Err(e) => vec![keys_line(
+            Err(KeyError::decode(format!("input line: {e}"))),
+            None,
+        )],
+    }
+}
+
+fn keys_of_value(value: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => items.iter().for_each(|item| keys_of_value(item, out)),
+        Value::Object(object) if is_response(object) => {
+            for (uuid, entry) in object {
+                out.push(keys_line(decode_entry(entry), Some((uuid, entry))));
+            }
+        }
+        entry => out.push(keys_line(decode_entry(entry), None)),
+    }
+}
+
+/// A log entries response: a non-empty object of entry objects by UUID.
+fn is_response(object: &serde_json::Map<String, serde_json::Value>) -> bool {
+    !object.is_empty()
+        && !object.contains_key("body")
+        && object
+            .values()
+            .all(|v| v.as_object().is_some_and(|e| e.contains_key("body")))
+}
+
+fn keys_line(
+    decoded: Result<(Vec<u8>, Option<Vec<u8>>), KeyError>,
+    from_response: Option<(&String, &serde_json::Value)>,
+) -> String {
+    let result = decoded.and_then(|(body, attestation)| index_keys(&body, attestation.as_deref()));
+    let mut out = match result {
         Ok(keys) => serde_json::json!({ "keys": keys }),
         Err(e) => serde_json::json!({ "error": e.message() }),
     };
+    if let Some((uuid, entry)) = from_response {
+        out["uuid"] = serde_json::Value::String(uuid.clone());
+        if let Some(index) = entry.get("logIndex") {
+            out["logIndex"] = index.clone();
+        }
+    }
     out.to_string()
 }
 
-/// The body and attestation bytes of a `keys` input line.
-fn decode_line(line: &str) -> Result<(Vec<u8>, Option<Vec<u8>>), KeyError> {
-    let trimmed = line.trim();
-    if !trimmed.starts_with('{') {
-        let text: String = if trimmed.starts_with('"') {
-            serde_json::from_str(trimmed)
-                .map_err(|e| KeyError::decode(format!("input line: {e}")))?
-        } else {
-            trimmed.to_string()
-        };
-        return Ok((go_base64_decode(&text)?, None));
-    }
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(trimmed).map_err(|e| KeyError::decode(format!("input line: {e}")))?;
-    let body = match object.get("body") {
-        Some(serde_json::Value::String(b)) => go_base64_decode(b)?,
+/// A bare base64 body, or a JSON string of one.
+fn decode_bare(text: &str) -> Result<(Vec<u8>, Option<Vec<u8>>), KeyError> {
+    let text: String = if text.starts_with('"') {
+        serde_json::from_str(text).map_err(|e| KeyError::decode(format!("input line: {e}")))?
+    } else {
+        text.to_string()
+    };
+    Ok((go_base64_decode(&text)?, None))
+}
+
+/// The body and attestation bytes of one entry object.
+fn decode_entry(entry: &serde_json::Value) -> Result<(Vec<u8>, Option<Vec<u8>>), KeyError> {
+    use serde_json::Value;
+    let body = match entry.get("body") {
+        Some(Value::String(b)) => go_base64_decode(b)?,
         _ => return Err(KeyError::decode("input line has no string \"body\"")),
     };
-    let attestation = match object.get("attestation") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(a)) => Some(go_base64_decode(a)?),
+    let attestation = match entry.get("attestation") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(a)) => Some(go_base64_decode(a)?),
+        // Rekor's API: `"attestation": {"data": base64}`, data optional.
+        Some(Value::Object(a)) => match a.get("data") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(data)) => Some(go_base64_decode(data)?),
+            Some(_) => {
+                return Err(KeyError::decode(
+                    "input line \"attestation.data\" is not a string",
+                ))
+            }
+        },
         Some(_) => {
             return Err(KeyError::decode(
-                "input line \"attestation\" is not a string",
+                "input line \"attestation\" is not a string or an object",
             ))
         }
     };

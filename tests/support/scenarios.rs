@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use replay_rekor::{Fault, FaultTarget, Malformation, RetrieveMode};
 
 use super::backend::{assert_same, Checkpoint, IndexBackend};
-use super::tool::{self, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
+use super::tool::{self, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE};
 use super::{contiguous_from, Fixture, Rng};
 
 /// Long enough for any wait on the tool in a healthy run.
@@ -248,8 +248,12 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
         let when = format!("after round {rounds} (killed: {killed})");
         if !killed {
             // A resumed run only reports the failures of the indices it
-            // processed itself.
-            let from = out.resumed_from().map_or(0, |n| n + 1);
+            // processed itself; none when the previous run was killed after
+            // its final checkpoint save (nothing to do).
+            let from = match out.line_with("Nothing to do") {
+                Some(_) => size,
+                None => out.resumed_from().map_or(0, |n| n + 1),
+            };
             out.expect_code(fx.expected_exit(from..size), &when);
         }
         if let (Some(n), Some(p)) = (out.resumed_from(), previous) {
@@ -289,14 +293,18 @@ pub fn sigkill_at_random_moments<B: IndexBackend>() {
 }
 
 /// Scenario 7: SIGTERM, then SIGINT on the resumed run: in-flight work
-/// finishes, exit 130, the checkpoint is saved and covers everything served
-/// before the signal; a last rerun completes.
+/// finishes, exit 143 and 130 (the signal's own status), the checkpoint is
+/// saved and covers everything served before the signal; a last rerun
+/// completes.
 pub fn signals_stop_gracefully<B: IndexBackend>() {
     let fx = Fixture::<B>::new("signals");
     let size = fx.size();
     fx.server.set_delay(SLOW);
     let mut resumed: Option<u64> = None;
-    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+    for (signal, name, status) in [
+        (libc::SIGTERM, "SIGTERM", EXIT_TERMINATED),
+        (libc::SIGINT, "SIGINT", EXIT_INTERRUPTED),
+    ] {
         fx.server.reset_stats();
         // No periodic save within the run: the checkpoint can only come
         // from the save on shutdown.
@@ -307,7 +315,7 @@ pub fn signals_stop_gracefully<B: IndexBackend>() {
         let served_before = fx.server.served_indices();
         running.signal(signal);
         let out = running.wait_for(PATIENCE);
-        out.expect_code(EXIT_INTERRUPTED, name);
+        out.expect_code(status, name);
         assert_eq!(out.resumed_from(), resumed, "{name}: {}", out.stderr);
         summary_line(&out, "stopped");
         let cp = fx
@@ -353,7 +361,7 @@ pub fn second_signal_exits_at_once<B: IndexBackend>() {
     running.signal(libc::SIGTERM);
     let second = Instant::now();
     let out = running.wait_for(PATIENCE);
-    out.expect_code(EXIT_INTERRUPTED, "second SIGTERM");
+    out.expect_code(EXIT_TERMINATED, "second SIGTERM");
     assert!(
         second.elapsed() < Duration::from_millis(1500),
         "took {:?} to exit after the second signal",

@@ -14,7 +14,9 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_FATAL: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_ENTRY_FAILURES: i32 = 3;
+/// SIGINT; SIGTERM is [`EXIT_TERMINATED`].
 pub const EXIT_INTERRUPTED: i32 = 130;
+pub const EXIT_TERMINATED: i32 = 143;
 
 /// How a run ended.
 #[derive(Debug)]

@@ -1,0 +1,111 @@
+//! The final one-line JSON summary on stdout (`--summary json`, or always
+//! with JSON logs): what a Job controller or a wrapper script reads to
+//! learn how the run went without parsing log text. It renders the same
+//! [`Totals`] as the log's summary line and the metrics.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::checkpoint::CheckpointName;
+use crate::counters::Totals;
+use crate::exit::ExitStatus;
+
+/// The summary line, its members in this order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary<'a> {
+    status: &'static str,
+    exit_status: u8,
+    /// Null when no range was planned (nothing to do, or an error before).
+    range: Option<Range>,
+    indexed: u64,
+    keys_written: u64,
+    failed: u64,
+    duration_seconds: f64,
+    /// Lowest index of the range not yet complete.
+    watermark: Option<u64>,
+    checkpoint: Option<Checkpoint<'a>>,
+}
+
+#[derive(Serialize)]
+struct Range {
+    start: u64,
+    end: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Checkpoint<'a> {
+    name: &'a str,
+    last_completed_index: Option<u64>,
+}
+
+pub fn json_line(
+    status: ExitStatus,
+    totals: &Totals,
+    checkpoint: Option<&CheckpointName>,
+) -> String {
+    let summary = Summary {
+        status: status.name(),
+        exit_status: status.code(),
+        range: totals.range.map(|(start, end)| Range { start, end }),
+        indexed: totals.indexed,
+        keys_written: totals.keys_written,
+        failed: totals.failed,
+        duration_seconds: (totals.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        watermark: totals.watermark,
+        checkpoint: checkpoint.map(|name| Checkpoint {
+            name: name.as_str(),
+            last_completed_index: totals.saved,
+        }),
+    };
+    serde_json::to_string(&summary).unwrap_or_default()
+}
+
+/// Prints the line on stdout. A closed stdout (`| head`) is no failure of
+/// the run: the line is dropped.
+pub fn print(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::time::Duration;
+
+    #[test]
+    fn summary_fields() {
+        let totals = Totals {
+            range: Some((5, 14)),
+            indexed: 9,
+            failed: 1,
+            keys_written: 30,
+            watermark: Some(15),
+            saved: Some(14),
+            elapsed: Duration::from_millis(1234),
+        };
+        let name = CheckpointName::parse("nightly").unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&json_line(ExitStatus::EntriesFailed, &totals, Some(&name)))
+                .unwrap();
+        assert_eq!(v["exitStatus"], 3);
+        assert!(json_line(ExitStatus::Complete, &totals, None)
+            .starts_with(r#"{"status":"complete","exitStatus":0,"range":{"start":5,"#));
+        assert_eq!(v["status"], "entries-failed");
+        assert_eq!(v["range"], json!({"start": 5, "end": 14}));
+        assert_eq!(
+            (v["indexed"].as_u64(), v["failed"].as_u64()),
+            (Some(9), Some(1))
+        );
+        assert_eq!(v["keysWritten"], 30);
+        assert_eq!(v["durationSeconds"], 1.234);
+        assert_eq!(v["watermark"], 15);
+        assert_eq!(
+            v["checkpoint"],
+            json!({"name": "nightly", "lastCompletedIndex": 14})
+        );
+    }
+}
