@@ -80,7 +80,8 @@ pub fn process_chunk(
                 log::warn!(
                     log_index = index,
                     uuid = fetched.uuid.as_str(),
-                    error = error.as_str();
+                    error = error.message(),
+                    kind = error.kind().as_str();
                     "Entry {} ({}) cannot be indexed: {}",
                     index,
                     fetched.uuid,

@@ -174,7 +174,8 @@ fn backfill_redis_is_redis_only() {
     let out = run_program(&program.path, &["--version".to_string()], &[]);
     out.expect_code(tool::EXIT_OK, "backfill-redis --version");
     assert!(
-        out.stdout.starts_with("backfill-redis: rekor-backfill ") && out.stdout.contains("\ncommit: "),
+        out.stdout.starts_with("backfill-redis: rekor-backfill ")
+            && out.stdout.contains("\ncommit: "),
         "{}",
         out.stdout
     );

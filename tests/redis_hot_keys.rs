@@ -31,7 +31,9 @@ fn backend(long_lists: LongLists) -> RedisBackend {
     RedisBackend {
         host: host.to_string(),
         port: port.parse().expect("port"),
+        username: None,
         password: Some(Secret::new(env("REKOR_BACKFILL_TEST_REDIS_PASSWORD"))),
+        db: 0,
         tls: false,
         insecure_skip_verify: false,
         long_lists,
