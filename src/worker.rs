@@ -81,7 +81,7 @@ pub fn process_chunk(
                     log_index = index,
                     uuid = fetched.uuid.as_str(),
                     error = error.message(),
-                    kind = error.kind().to_string().as_str();
+                    kind = error.kind().as_str();
                     "Entry {} ({}) cannot be indexed: {}",
                     index,
                     fetched.uuid,
