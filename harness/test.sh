@@ -51,6 +51,10 @@ eval "$(harness/services.sh env "$state")"
 stage "cargo build --release" cargo build --release --workspace --quiet
 stage "cargo test (unit, sinks, scenarios)" cargo test --workspace --release --no-fail-fast
 stage "key oracle tests (go test)" bash -c 'cd harness/key-oracle && go test ./...'
+# Every shell script parses: a script broken by a merge fails here, in
+# seconds, not at the end of the stage that runs it.
+stage "shell scripts parse (bash -n)" bash -c \
+    'status=0; for f in $(git ls-files "*.sh") .ci/run; do bash -n "$f" || status=1; done; exit $status'
 stage "harness helper tests (python)" bash -c \
     'python3 harness/key-oracle/test_parity_compare.py && python3 -m unittest discover -s harness/stack -p "test_*.py"'
 stage "key parity vs Rekor's Go code (corpus)" harness/parity.sh target/release/rekor-backfill

@@ -703,7 +703,9 @@ for i in range(n):
     rb bind-back --concurrency 4; rc=$?
     [ "$rc" = 0 ] && has_log bind-back "Nothing to do: checkpoint" || bad "back on tree $old_tree: exit $rc, expected 'Nothing to do'"
     verdict 6c resume-refused-new-tree "tree $old_tree -> $new_tree: exit 2, '$(grep -o 'belongs to another log' "$W/logs/bind-refused.log" | head -n1)', nothing written; back on $old_tree: resumes ('Nothing to do')"
-# ------------------------------------------------------------------ 6 Kubernetes Indexed Job
+}
+
+# ------------------------------------------------------------------ 6d Kubernetes Indexed Job
 
 # deploy/kubernetes/indexed-job.yaml, simulated: its container's args
 # (harness/k8s-manifests expands them as the kubelet does, END_INDEX = the
