@@ -35,7 +35,8 @@
 #                         server's own index of a big log; run at the smallest size)
 #   BENCH_MIX_HOT         1000000 / 100000
 #   BENCH_MIX_GO          sizes for Go on Redis on the same mix ("100000 200000" /
-#                         "10000 20000"): two points measure how its time grows
+#                         "10000 20000"): two points measure how its time grows;
+#                         BENCH_MIX_GO="" runs no Go
 #   BENCH_MIX_CONCURRENCY 5; REPLAY_MIX_PORT 26381 (the mix's replay server)
 #   BENCH_CHECKPOINT      "0 1 100 10000"; BENCH_CHECKPOINT_CONCURRENCY 5;
 #                         BENCH_CHECKPOINT_REPEAT 5 (rounds, intervals interleaved;
@@ -86,7 +87,7 @@ scale_budget=${BENCH_SCALE_BUDGET:-1200}
 mix_sizes=${BENCH_MIX:-$d_mix}
 mix_backends=${BENCH_MIX_BACKENDS:-redis redis-hot mysql}
 mix_hot=${BENCH_MIX_HOT:-$d_mix_hot}
-mix_go=${BENCH_MIX_GO:-$d_mix_go}
+mix_go=${BENCH_MIX_GO-$d_mix_go}
 mix_conc=${BENCH_MIX_CONCURRENCY:-5}
 mix_port=${REPLAY_MIX_PORT:-26381}
 ckpt_intervals=${BENCH_CHECKPOINT:-0 1 100 10000}
