@@ -170,6 +170,8 @@ pub struct Args {
 #[argh(subcommand)]
 pub enum Command {
     Keys(KeysCommand),
+    Audit(AuditCommand),
+    FixCase(FixCaseCommand),
 }
 
 /// Print the index keys of entries read on stdin, as Rekor's API returns
@@ -179,6 +181,27 @@ pub enum Command {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "keys")]
 pub struct KeysCommand {}
+
+/// Check the index without writing: fetch and key the entries of the range
+/// as a backfill would (same flags), and report the (key, UUID) pairs that
+/// are missing or stored under a mis-cased Redis key. Exit status 0 when
+/// the index is complete, 5 when anything is missing or mis-cased.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "audit")]
+pub struct AuditCommand {}
+
+/// Merge Redis index lists stored under keys that are not lowercase (the Go
+/// backfill-index keeps capitals, the server never reads them) into their
+/// lowercase key, then delete them. Redis flags as for a backfill;
+/// --dry-run prints what it would do.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "fix-case")]
+pub struct FixCaseCommand {}
+
+/// Subcommands that take the backfill's flags: given first
+/// (`rekor-backfill audit --start 5 ...`), they are moved after the flags,
+/// where argh expects a subcommand.
+const FLAG_SUBCOMMANDS: &[&str] = &["audit", "fix-case"];
 
 /// Which program the binary was started as (its `argv[0]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,11 +254,18 @@ const SWITCHES: &[&str] = &[
 
 /// Rewrites Go flag syntax into argh's: `-flag` → `--flag`, `--flag=v` →
 /// `--flag v`, `--switch=true` → `--switch`, `--switch=false` → nothing.
-/// Arguments after a subcommand name or `--` are left alone.
+/// Arguments after a subcommand name or `--` are left alone, except after
+/// `audit` and `fix-case`, which take the backfill's flags: their name is
+/// moved to the end.
 pub fn normalize_go_args(args: &[String]) -> Result<Vec<String>, String> {
     let mut out = Vec::with_capacity(args.len());
+    let mut flag_subcommand = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
+        if flag_subcommand.is_none() && FLAG_SUBCOMMANDS.contains(&arg.as_str()) {
+            flag_subcommand = Some(arg.clone());
+            continue;
+        }
         if arg == "--" || !arg.starts_with('-') || arg == "-" {
             // A positional (a subcommand): everything from here on is its own.
             out.push(arg.clone());
@@ -274,6 +304,7 @@ pub fn normalize_go_args(args: &[String]) -> Result<Vec<String>, String> {
             }
         }
     }
+    out.extend(flag_subcommand);
     Ok(out)
 }
 
@@ -379,6 +410,24 @@ mod tests {
     fn keys_subcommand() {
         let a = parse(&["keys"]).unwrap();
         assert!(matches!(a.command, Some(Command::Keys(_))));
+    }
+
+    #[test]
+    fn audit_and_fix_case_take_the_backfill_flags_on_either_side() {
+        for args in [
+            &["audit", "--start=3", "-end", "9"][..],
+            &["--start", "3", "audit", "--end", "9"][..],
+            &["--start", "3", "--end", "9", "audit"][..],
+        ] {
+            let a = parse(args).unwrap();
+            assert!(matches!(a.command, Some(Command::Audit(_))), "{args:?}");
+            assert_eq!((a.start, a.end), (Some(3), Some(9)), "{args:?}");
+        }
+        let a = parse(&["fix-case", "--dry-run=true", "--redis-port", "1"]).unwrap();
+        assert!(matches!(a.command, Some(Command::FixCase(_))));
+        assert!(a.dry_run);
+        assert_eq!(a.redis_port.as_deref(), Some("1"));
+        assert!(parse(&["audit", "extra"]).is_err());
     }
 
     #[test]

@@ -313,7 +313,7 @@ fn shard_part(
 /// The Go tool's rules: MySQL if a DSN is given, Redis if any Redis flag is;
 /// both is ambiguous; neither is an error. Secrets from the environment only
 /// fill in, they never choose the backend. As `backfill-redis`, Redis only.
-fn backend_choice(
+pub fn backend_choice(
     program: Program,
     args: &Args,
     env: &dyn Fn(&str) -> Option<String>,

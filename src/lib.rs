@@ -5,8 +5,11 @@
 //! (decode a stored body, compute its index keys, with [`pki`] for the key
 //! formats) → [`sink`] (Redis / MySQL writers) → [`checkpoint`] (contiguous
 //! watermark, persisted in the same backend). [`pipeline`] wires them together.
-//! [`tls`] is the certificate trust every TLS connection shares.
+//! [`tls`] is the certificate trust every TLS connection shares. [`audit`]
+//! reads an index back without writing; [`fix_case`] repairs the Go tool's
+//! mis-cased Redis keys.
 
+pub mod audit;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
@@ -15,6 +18,7 @@ pub mod duration;
 pub mod entry;
 pub mod error;
 pub mod exit;
+pub mod fix_case;
 pub mod hostnames;
 pub mod interrupt;
 pub mod keys;

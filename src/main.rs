@@ -12,7 +12,7 @@ use rekor_backfill::interrupt::Interrupt;
 use rekor_backfill::logger::{self, LogFormat};
 use rekor_backfill::metrics::Exporter;
 use rekor_backfill::pipeline::{self, RunOutcome, Shared};
-use rekor_backfill::{keys, sink, summary};
+use rekor_backfill::{audit, fix_case, keys, sink, summary};
 
 fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().collect();
@@ -36,10 +36,18 @@ fn main() -> ExitCode {
         }
         return ExitStatus::Complete.into();
     }
-    if let Some(Command::Keys(_)) = args.command {
-        return keys::run(std::io::stdin().lock(), std::io::stdout().lock()).into();
+    let env = |name: &str| std::env::var(name).ok();
+    match args.command {
+        Some(Command::Keys(_)) => {
+            return keys::run(std::io::stdin().lock(), std::io::stdout().lock()).into()
+        }
+        Some(Command::FixCase(_)) => return fix_case::command(started_as, &args, &env).into(),
+        Some(Command::Audit(_)) | None => {}
     }
-    match Config::for_program(started_as, &args, &|name| std::env::var(name).ok()) {
+    match Config::for_program(started_as, &args, &env) {
+        Ok(config) if matches!(args.command, Some(Command::Audit(_))) => {
+            audit::command(&config).into()
+        }
         Ok(config) => backfill(&config).into(),
         Err(e) => {
             let status = usage_error(&e);

@@ -257,6 +257,24 @@ impl Exporter {
         }
     }
 
+    /// A one-off export of series rendered by `render` (given the labels
+    /// of each target): to the textfile and to the Pushgateway, whichever
+    /// are configured. `rekor-backfill audit` exports its own series so.
+    pub fn finish_with(&mut self, render: &dyn Fn(&str) -> String) {
+        if let Some(path) = &self.config.textfile {
+            if let Err(e) = write_textfile(path, &render(&self.textfile_labels())) {
+                log::warn!("Writing --metrics-textfile {}: {e}", path.display());
+            }
+        }
+        if let Some(gateway) = &self.config.pushgateway {
+            send(
+                &self.agent,
+                &gateway.group_url(&self.checkpoint),
+                render(""),
+            );
+        }
+    }
+
     /// The last export: stops the pusher, then writes and pushes the final
     /// figures with the run's exit status.
     pub fn finish(&mut self, totals: &Totals, status: ExitStatus) {
@@ -280,10 +298,18 @@ fn push(
     totals: &Totals,
     ending: Option<&Ending>,
 ) {
-    let url = gateway.group_url(checkpoint);
-    let body = render(totals, ending, "");
+    send(
+        agent,
+        &gateway.group_url(checkpoint),
+        render(totals, ending, ""),
+    );
+}
+
+/// POSTs `body` to the Pushgateway group `url`: only the series pushed are
+/// replaced.
+fn send(agent: &ureq::Agent, url: &str, body: String) {
     let result = agent
-        .post(&url)
+        .post(url)
         .header("Content-Type", "text/plain; version=0.0.4")
         .send(body.as_bytes());
     match result {

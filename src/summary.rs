@@ -7,6 +7,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use crate::audit::Counts;
 use crate::checkpoint::CheckpointName;
 use crate::counters::Totals;
 use crate::exit::ExitStatus;
@@ -26,6 +27,10 @@ struct Summary<'a> {
     /// Lowest index of the range not yet complete.
     watermark: Option<u64>,
     checkpoint: Option<Checkpoint<'a>>,
+    /// An audit's counts (`missing`, `misCased` … as pair counts); absent
+    /// from a backfill's summary.
+    #[serde(flatten)]
+    audit: Option<&'a Counts>,
 }
 
 #[derive(Serialize)]
@@ -46,6 +51,21 @@ pub fn json_line(
     totals: &Totals,
     checkpoint: Option<&CheckpointName>,
 ) -> String {
+    summary(status, totals, checkpoint, None)
+}
+
+/// The summary of `rekor-backfill audit`: no checkpoint, and the audit's
+/// counts beside the common members.
+pub fn audit_json_line(status: ExitStatus, totals: &Totals, audit: &Counts) -> String {
+    summary(status, totals, None, Some(audit))
+}
+
+fn summary(
+    status: ExitStatus,
+    totals: &Totals,
+    checkpoint: Option<&CheckpointName>,
+    audit: Option<&Counts>,
+) -> String {
     let summary = Summary {
         status: status.name(),
         exit_status: status.code(),
@@ -59,6 +79,7 @@ pub fn json_line(
             name: name.as_str(),
             last_completed_index: totals.saved,
         }),
+        audit,
     };
     serde_json::to_string(&summary).unwrap_or_default()
 }
@@ -107,5 +128,28 @@ mod tests {
             v["checkpoint"],
             json!({"name": "nightly", "lastCompletedIndex": 14})
         );
+        assert!(v.get("missing").is_none());
+        let counts = Counts {
+            entries: 10,
+            pairs_expected: 30,
+            present: 26,
+            missing: 3,
+            mis_cased: 1,
+            not_recoverable: 2,
+            not_keyable: 0,
+        };
+        let audit: serde_json::Value = serde_json::from_str(&audit_json_line(
+            ExitStatus::VerificationFailed,
+            &totals,
+            &counts,
+        ))
+        .unwrap();
+        assert_eq!(audit["exitStatus"], 5);
+        assert_eq!(
+            (audit["missing"].as_u64(), audit["misCased"].as_u64()),
+            (Some(3), Some(1))
+        );
+        assert_eq!(audit["pairsExpected"], 30);
+        assert!(audit["checkpoint"].is_null());
     }
 }

@@ -9,13 +9,17 @@ use crate::lease::{Lease, Owner};
 
 mod long_lists;
 mod mysql;
+mod mysql_audit;
 mod mysql_lease;
 mod redis;
+mod redis_audit;
+mod redis_fix_case;
 mod redis_lease;
 
 pub use self::long_lists::LongLists;
 pub use self::mysql::MysqlBackend;
 pub use self::redis::{checkpoint_key as redis_checkpoint_key, RedisBackend};
+pub use self::redis_fix_case::{fix_case, FixCaseReport};
 
 /// Why a batch could not be written; both backends retry a batch once on a
 /// new connection when the old one broke, but not when connecting failed.
@@ -107,6 +111,50 @@ pub trait Backend: Send + Sync {
     /// [`crate::lease::LeaseHeld`], and nothing written.
     fn acquire_lease(&self, name: &CheckpointName, owner: &Owner)
         -> anyhow::Result<Box<dyn Lease>>;
+}
+
+/// The read side of the chosen backend, for `rekor-backfill audit`.
+pub fn index_reader_for(
+    choice: &BackendChoice,
+) -> anyhow::Result<Box<dyn crate::audit::IndexReader>> {
+    Ok(match choice {
+        BackendChoice::Mysql { dsn } => Box::new(self::mysql_audit::MysqlIndexReader::connect(
+            &MysqlBackend::new(dsn.clone()),
+        )?),
+        BackendChoice::Redis { .. } => Box::new(self::redis_audit::RedisIndexReader::connect(
+            &redis_backend(choice)?,
+        )?),
+    })
+}
+
+/// The Redis backend of a Redis choice (`fix-case`); for MySQL, a usage
+/// error: keys there are case-insensitive, there is nothing to fix.
+pub fn redis_backend(choice: &BackendChoice) -> Result<RedisBackend, crate::config::UsageError> {
+    match choice {
+        BackendChoice::Redis {
+            host,
+            port,
+            username,
+            password,
+            db,
+            tls,
+            insecure_skip_verify,
+        } => Ok(RedisBackend {
+            host: host.clone(),
+            port: *port,
+            username: username.clone(),
+            password: password.clone(),
+            db: *db,
+            tls: *tls,
+            insecure_skip_verify: *insecure_skip_verify,
+            long_lists: LongLists::default(),
+        }),
+        BackendChoice::Mysql { .. } => Err(crate::config::UsageError(
+            "fix-case works on Redis only: MySQL's EntryIndex compares keys ignoring case, \
+             so there is nothing to fix"
+                .to_string(),
+        )),
+    }
 }
 
 /// The backend the configuration chose (flags, DSN and URL are validated
