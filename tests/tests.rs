@@ -17,6 +17,7 @@
 mod support;
 mod util;
 
+mod audit;
 mod dropin;
 mod entry_corpus;
 mod entry_edge;

@@ -17,7 +17,7 @@ pub struct RedisBackend {
 }
 
 impl RedisBackend {
-    fn connection(&self) -> redis::Connection {
+    pub fn connection(&self) -> redis::Connection {
         let url = format!("redis://:{}@{}:{}/0", self.password, self.host, self.port);
         redis::Client::open(url)
             .and_then(|c| c.get_connection())
