@@ -16,6 +16,9 @@
 #                        the checkpoint is sampled every 100 ms throughout
 #   5   go-side-by-side  Go backfill-index v1.5.4 into the shadow store,
 #                        three-way report per kind
+#   7a-b audit/fix-case  scenarios_audit.sh: audit of a damaged server index
+#                        (exact figures), repaired by a backfill; fix-case on
+#                        the Go tool's index (Redis), then its probes succeed
 #   6a-d lease/shards    two concurrent runs on one checkpoint (one exits
 #                        4), a 4-shard run (--shard-count), a resume refused
 #                        after rekor-server moved to a new Trillian tree
@@ -111,6 +114,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 st() { python3 "$H/store.py" "$@"; }
+# shellcheck source=harness/stack/scenarios_audit.sh
+. "$H/scenarios_audit.sh"
 
 # ------------------------------------------------------------------ rekor-backfill
 
@@ -765,7 +770,8 @@ ALL_SCENARIOS=("1 ground-truth" "5 go-side-by-side" "2a upstream-from-scratch" "
     "2c upstream-sparse" "2d upstream-rerun-noop" "4a kill-9-x5" "4b restart-rekor-server"
     "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "4f restart-redis-quick" "4g batch-rejected" "3a checkpoint-interval"
     "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20"
-    "6a lease-concurrent-runs" "6b shards-4" "6c resume-refused-new-tree" "6d k8s-indexed-job")
+    "6a lease-concurrent-runs" "6b shards-4" "6c resume-refused-new-tree" "6d k8s-indexed-job"
+    "7a audit-repair" "7b fix-case-go")
 
 fail_all() { # REASON: the stack could not be prepared
     local s
@@ -802,6 +808,7 @@ run_backend() {
     note "$B: $size entries, $(wc -l <"$W/server.tsv") server pairs; scenarios"
     s1_ground_truth
     want 5 && s5_go
+    want 7 && s7_audit
     want 2 && s2_upstream
     want 4 && s4_faults
     want 3 && s3_checkpoint

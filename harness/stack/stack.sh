@@ -182,7 +182,9 @@ sql_root() { mariadb --no-defaults --protocol=socket -uroot --socket="$dir/maria
 # the stack listens beyond loopback. Skipped when 2112 is already taken
 # (e.g. by another stack's guard): then rekor's bind fails just the same.
 start_metrics_guard() {
-    if ! port_free 2112; then
+    # A bind, not a connect: another stack's guard never accepts, so once
+    # its backlog is full a connect fails as if nothing listened.
+    if ! python3 -c 'import socket; socket.socket().bind(("127.0.0.1", 2112))' 2>/dev/null; then
         log "port 2112 already taken; rekor-server's wildcard metrics listener will fail to bind (good)"
         return 0
     fi
