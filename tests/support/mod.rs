@@ -348,12 +348,14 @@ impl<B: IndexBackend> Fixture<B> {
             let name = "itest-reference";
             self.backend.purge(&prefixes);
             self.backend.delete_checkpoint(name);
+            self.backend.delete_failures(name);
             let args = tool_args(&server.url(), name, self.backend.tool_args(), &[]);
             let out = tool::run(&args, &[]);
             out.expect_code(self.expected_exit(0..server.size()), "reference run");
             let snapshot = self.backend.snapshot(&prefixes);
             self.backend.purge(&prefixes);
             self.backend.delete_checkpoint(name);
+            self.backend.delete_failures(name);
             assert!(!snapshot.is_empty(), "the reference run indexed nothing");
             snapshot.leaf_view()
         })
@@ -383,10 +385,16 @@ impl<B: IndexBackend> Fixture<B> {
         }
     }
 
-    /// Removes this test's index pairs and checkpoint.
+    /// Removes this test's index pairs, checkpoint and failure records.
     pub fn purge(&self) {
         self.backend.purge(&self.prefixes);
         self.backend.delete_checkpoint(&self.name);
+        self.backend.delete_failures(&self.name);
+    }
+
+    /// The failure records of this test's checkpoint, by log index.
+    pub fn failures(&self) -> BTreeMap<u64, backend::StoredFailure> {
+        self.backend.failures(&self.name)
     }
 }
 
