@@ -104,6 +104,9 @@ impl MysqlBackend {
     }
 }
 
+/// `LogIndex, EntryUUID, Kind, Error, Attempts` of `BackfillFailedEntry`.
+type FailureRow = (u64, String, String, String, u64);
+
 fn missing_table(e: &mysql::Error) -> bool {
     matches!(e, mysql::Error::MySqlError(m) if m.code == ER_NO_SUCH_TABLE)
 }
@@ -200,7 +203,7 @@ impl IndexBackend for MysqlBackend {
     }
 
     fn failures(&self, name: &str) -> BTreeMap<u64, StoredFailure> {
-        let rows: Result<Vec<(u64, String, String, String, u64)>, _> = self.connection().exec(
+        let rows: Result<Vec<FailureRow>, _> = self.connection().exec(
             "SELECT LogIndex, EntryUUID, Kind, Error, Attempts FROM BackfillFailedEntry \
              WHERE CheckpointKey = ? AND LastSeen >= FirstSeen",
             (name,),
