@@ -331,6 +331,16 @@ fn metrics_textfile_and_pushgateway() {
             "COUNTER",
             &s["keysWritten"],
         ),
+        (
+            "rekor_backfill_failures_retried_total",
+            "COUNTER",
+            &s["retried"]["entries"],
+        ),
+        (
+            "rekor_backfill_failures_cleared_total",
+            "COUNTER",
+            &s["retried"]["cleared"],
+        ),
         ("rekor_backfill_watermark_index", "GAUGE", &s["watermark"]),
         (
             "rekor_backfill_target_end_index",

@@ -297,6 +297,16 @@ impl<B: IndexBackend> Fixture<B> {
             .collect()
     }
 
+    /// What a run fetches when earlier runs of its checkpoint covered
+    /// `0..done` and it processes `range`: first the failures they
+    /// recorded (every run retries them), then its range; sorted.
+    pub fn fetched_by_resume(&self, done: u64, range: std::ops::Range<u64>) -> Vec<u64> {
+        let mut fetched: Vec<u64> = self.expected_failures(0..done).into_iter().collect();
+        fetched.extend(range);
+        fetched.sort_unstable();
+        fetched
+    }
+
     /// Exit status of a correct complete run over `indices`.
     pub fn expected_exit(&self, indices: impl IntoIterator<Item = u64>) -> i32 {
         if self.expected_failures(indices).is_empty() {
