@@ -27,15 +27,20 @@ pub fn install_hook() {
     }));
 }
 
-/// Runs `f` for log index `index`; a panic becomes `Err(message)`.
-pub fn catch<T>(index: u64, f: impl FnOnce() -> T) -> Result<T, String> {
-    panic::catch_unwind(AssertUnwindSafe(|| {
+/// Runs `f`; a panic becomes `Err(message)`.
+pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| message(payload.as_ref()))
+}
+
+/// [`catch`] for the processing of log index `index`, where the test-only
+/// hook ([`TEST_PANIC_AT_INDEX`]) may panic.
+pub fn catch_entry<T>(index: u64, f: impl FnOnce() -> T) -> Result<T, String> {
+    catch(|| {
         if test_panic_index() == Some(index) {
             panic!("{TEST_PANIC_AT_INDEX}={index} (test-only hook)");
         }
         f()
-    }))
-    .map_err(|payload| message(payload.as_ref()))
+    })
 }
 
 fn test_panic_index() -> Option<u64> {
@@ -64,8 +69,8 @@ mod tests {
 
     #[test]
     fn catches_a_panic_with_its_message() {
-        assert_eq!(catch(1, || 5), Ok(5));
-        let caught = catch(1, || -> u32 { panic!("bad entry {}", 7) });
+        assert_eq!(catch_entry(1, || 5), Ok(5));
+        let caught = catch(|| -> u32 { panic!("bad entry {}", 7) });
         assert_eq!(caught, Err("bad entry 7".to_string()));
     }
 }

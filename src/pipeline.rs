@@ -674,9 +674,7 @@ fn work_loop(
         // stops the run (status 1) instead of leaving its chunk undone
         // and the dispatcher waiting for it for ever.
         let first = *indices.start();
-        let ran = crate::panics::catch(u64::MAX, || {
-            run_chunk(indices, client, sink.as_mut(), shared, done)
-        });
+        let ran = crate::panics::catch(|| run_chunk(indices, client, sink.as_mut(), shared, done));
         if let Err(panic) = ran {
             shared.fail(anyhow!(
                 "internal error: a worker panicked on the chunk at log index {first}: {panic}"

@@ -79,7 +79,7 @@ pub fn process_chunk(
             }
         };
         let index = fetched.log_index;
-        let keys = panics::catch(index, || entry_keys(&fetched)).unwrap_or_else(|panic| {
+        let keys = panics::catch_entry(index, || entry_keys(&fetched)).unwrap_or_else(|panic| {
             Err(KeyError::new(
                 ErrorKind::Internal,
                 format!("panic while processing the entry: {panic}"),
