@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let program = raw.first().map_or("rekor-backfill", String::as_str);
     let rest = raw.get(1..).unwrap_or_default();
     logger::init(LogFormat::sniff(rest));
+    rekor_backfill::panics::install_hook();
     if let Err(e) = rekor_backfill::hostnames::use_builtin_sources() {
         log::warn!("{e}; host names resolve as nsswitch.conf says");
     }

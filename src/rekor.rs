@@ -262,16 +262,22 @@ impl RekorClient {
             if self.stop.load(Ordering::Relaxed) {
                 return Err(FetchError::Cancelled);
             }
-            let (retry_after, failure) = match self.send_once(request, &url) {
+            let (retry_after, failure, last_status) = match self.send_once(request, &url) {
                 Attempt::Done(bytes) => return Ok(bytes),
                 Attempt::Fatal(e) => return Err(FetchError::Fatal(e.context(request.to_string()))),
-                Attempt::Retry { retry_after, why } => (retry_after, why),
+                Attempt::Retry {
+                    retry_after,
+                    why,
+                    status,
+                } => (retry_after, why, status),
             };
             if attempt >= self.retry.retries {
-                return Err(FetchError::Fatal(anyhow!(
-                    "{request}: giving up after {} attempt(s): {failure}",
-                    attempt + 1
-                )));
+                return Err(FetchError::Fatal(anyhow::Error::new(GaveUp {
+                    request: request.to_string(),
+                    attempts: attempt + 1,
+                    failure,
+                    status: last_status,
+                })));
             }
             let wait = retry_after.unwrap_or_else(|| backoff(&self.retry, attempt));
             // Visible by default: an operator wants to know the server is
@@ -316,6 +322,7 @@ impl RekorClient {
             (200..=299, Ok(bytes)) => Attempt::Done(bytes),
             (200..=299, Err(e)) => classify_transport_error(e),
             (429 | 500 | 502..=599, body) => Attempt::Retry {
+                status: Some(status),
                 retry_after: if status == 429 || status == 503 {
                     retry_after
                 } else {
@@ -437,6 +444,42 @@ impl fmt::Display for Request {
     }
 }
 
+/// Retries ran out. `status` is the last answer's HTTP status (`None`: no
+/// answer at all), so a caller can tell a server that answers 500 for one
+/// entry from a server that is down.
+#[derive(Debug)]
+pub struct GaveUp {
+    request: String,
+    attempts: u32,
+    failure: String,
+    pub status: Option<u16>,
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: giving up after {} attempt(s): {}",
+            self.request, self.attempts, self.failure
+        )
+    }
+}
+
+impl std::error::Error for GaveUp {}
+
+impl FetchError {
+    /// True when the server answered HTTP 500 to every attempt: it is up,
+    /// but this request fails (an entry it cannot return).
+    pub fn is_persistent_500(&self) -> bool {
+        match self {
+            FetchError::Fatal(e) => e
+                .downcast_ref::<GaveUp>()
+                .is_some_and(|g| g.status == Some(500)),
+            FetchError::Cancelled => false,
+        }
+    }
+}
+
 /// A non-retryable HTTP status, kept as a type so callers can tell a
 /// rejected endpoint from other failures.
 #[derive(Debug)]
@@ -499,6 +542,8 @@ enum Attempt {
     Retry {
         retry_after: Option<Duration>,
         why: String,
+        /// The HTTP status answered, `None` for a transport failure.
+        status: Option<u16>,
     },
     Fatal(anyhow::Error),
 }
@@ -516,6 +561,7 @@ fn classify_transport_error(e: ureq::Error) -> Attempt {
         | ureq::Error::HostNotFound
         | ureq::Error::ConnectionFailed
         | ureq::Error::Protocol(_) => Attempt::Retry {
+            status: None,
             retry_after: None,
             why: e.to_string(),
         },

@@ -24,6 +24,7 @@ mod entry_edge;
 mod entry_kinds;
 mod entry_pgp;
 mod entry_robustness;
+mod failures;
 mod go_lower;
 mod layout;
 mod lease_shards;

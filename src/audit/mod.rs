@@ -153,6 +153,7 @@ fn finish(
             watermark: None,
             saved: None,
             elapsed: started.elapsed(),
+            ..Totals::default()
         };
         summary::print(&summary::audit_json_line(status, &totals, &total));
     }
