@@ -27,6 +27,9 @@ pub enum ErrorKind {
     /// Two parts of an entry disagree: its UUID and its body, an
     /// attestation and the message it should be.
     Mismatch,
+    /// `--verify-log`: the entry is not what the log signed (its signed
+    /// entry timestamp, inclusion proof or checkpoint does not verify).
+    Verification,
     /// The Redis or MySQL backend failed.
     Backend,
     /// The Rekor server failed or answered something unusable.
@@ -41,6 +44,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Limit => "limit",
             ErrorKind::Mismatch => "mismatch",
+            ErrorKind::Verification => "verification",
             ErrorKind::Backend => "backend",
             ErrorKind::Rekor => "rekor",
         }

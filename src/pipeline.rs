@@ -35,6 +35,8 @@ use crate::logger::LogFormat;
 use crate::progress::Progress;
 use crate::rekor::{FetchError, RekorClient};
 use crate::sink::{Backend, DrySink, Sink};
+use crate::verify::key::LogKey;
+use crate::verify::LogVerifier;
 use crate::worker::{process_chunk, ChunkError, Completion};
 
 /// Indices fetched and written together by one task.
@@ -53,6 +55,9 @@ pub enum RunOutcome {
     CompleteWithFailures,
     /// Stopped by SIGINT/SIGTERM after finishing in-flight work.
     Interrupted,
+    /// The range was processed, and `--verify-log` found entries that are
+    /// not what the log signed (recorded with kind `verification`).
+    VerificationFailed,
 }
 
 /// State shared by the dispatcher, the workers and the checkpoint thread.
@@ -268,13 +273,44 @@ pub fn run(
         Arc::clone(&shared.stop),
         config.concurrency.get(),
     );
+    let verifier = match config.verify_log {
+        true => Some(log_verifier(config, &client)?),
+        false => None,
+    };
     let work = match prepare(config, backend, &client, &shared)? {
         Prepared::NothingToDo => return Ok(RunOutcome::Complete),
         Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
         Prepared::Run(work) => work,
     };
-    let failures = dispatch(config, backend, &client, work, &shared)?;
+    let failures = dispatch(config, backend, &client, verifier.as_ref(), work, &shared)?;
     outcome(&failures, &shared)
+}
+
+/// `--verify-log`: the log key from `--rekor-public-key`, else from the
+/// server, its fingerprint logged so an operator can check which key it is.
+fn log_verifier(config: &Config, client: &RekorClient) -> anyhow::Result<LogVerifier> {
+    let key = match &config.rekor_public_key {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| UsageError(format!("--rekor-public-key {}: {e}", path.display())))?;
+            LogKey::from_pem(&pem)
+                .map_err(|e| UsageError(format!("--rekor-public-key {}: {e}", path.display())))?
+        }
+        None => {
+            let pem = client.public_key().map_err(|e| match e {
+                FetchError::Cancelled => anyhow!("interrupted while fetching the log's public key"),
+                FetchError::Fatal(e) => e.context("fetching the log's public key"),
+            })?;
+            LogKey::from_pem(&pem)
+                .map_err(|e| anyhow!("GET /api/v1/log/publicKey: not a usable log key: {e}"))?
+        }
+    };
+    let verifier = LogVerifier::new(key);
+    log::info!(
+        "Verifying entries with the log key {} (SHA-256 of the public key)",
+        verifier.fingerprint()
+    );
+    Ok(verifier)
 }
 
 type Store = Box<dyn CheckpointStore>;
@@ -450,6 +486,7 @@ fn dispatch(
     config: &Config,
     backend: &dyn Backend,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     work: Work,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<FailedIndices> {
@@ -520,7 +557,7 @@ fn dispatch(
     pool.in_place_scope(|scope| {
         for sink in sinks {
             let (chunks, done, shared) = (chunks_rx.clone(), done_tx.clone(), &**shared);
-            scope.spawn(move |_| work_loop(sink, &chunks, client, shared, &done));
+            scope.spawn(move |_| work_loop(sink, &chunks, client, verifier, shared, &done));
         }
         drop(chunks_rx);
         feed(resume_at..=end, window, shared, &chunks_tx);
@@ -633,17 +670,19 @@ fn work_loop(
     mut sink: Box<dyn Sink>,
     chunks: &Receiver<RangeInclusive<u64>>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     shared: &Shared,
     done: &crossbeam_channel::Sender<Completion>,
 ) {
     for indices in chunks {
-        run_chunk(indices, client, sink.as_mut(), shared, done);
+        run_chunk(indices, client, verifier, sink.as_mut(), shared, done);
     }
 }
 
 fn run_chunk(
     indices: RangeInclusive<u64>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
     shared: &Shared,
     done: &crossbeam_channel::Sender<Completion>,
@@ -651,7 +690,7 @@ fn run_chunk(
     if shared.stop.load(Ordering::SeqCst) {
         return;
     }
-    match process_chunk(indices.clone(), client, sink) {
+    match process_chunk(indices.clone(), client, verifier, sink) {
         Ok(completion) => {
             // The receiver only goes away after every sender is dropped.
             let _ = done.send(completion);
@@ -680,7 +719,9 @@ fn outcome(failures: &FailedIndices, shared: &Shared) -> anyhow::Result<RunOutco
     if shared.interrupted.load(Ordering::SeqCst) && totals.remaining() > 0 {
         return Ok(RunOutcome::Interrupted);
     }
-    if totals.failed == 0 {
+    if failures.by_kind.contains_key(&ErrorKind::Verification) {
+        Ok(RunOutcome::VerificationFailed)
+    } else if totals.failed == 0 {
         Ok(RunOutcome::Complete)
     } else {
         Ok(RunOutcome::CompleteWithFailures)

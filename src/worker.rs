@@ -13,6 +13,7 @@ use crate::entry::{self, KeyError};
 use crate::error::ErrorKind;
 use crate::rekor::{FetchError, FetchedEntry, RekorClient};
 use crate::sink::{IndexedEntry, Sink, SinkError};
+use crate::verify::LogVerifier;
 
 /// An entry that could not be indexed, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,13 +66,18 @@ impl ChunkError {
 pub fn process_chunk(
     indices: RangeInclusive<u64>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
 ) -> Result<Completion, ChunkError> {
     let mut indexed = Vec::with_capacity(indices.clone().count());
     let mut failures = Vec::new();
     for fetched in client.entries(indices.clone()).map_err(ChunkError::Fetch)? {
         let index = fetched.log_index;
-        match entry_keys(&fetched) {
+        let verified = match verifier {
+            Some(verifier) => verifier.verify(&fetched),
+            None => Ok(()),
+        };
+        match verified.and_then(|()| entry_keys(&fetched)) {
             Ok(keys) => indexed.push(IndexedEntry {
                 uuid: fetched.uuid,
                 keys,
