@@ -35,3 +35,4 @@ mod scenarios_redis;
 mod sink_mysql;
 mod sink_redis;
 mod tls_trust;
+mod verify_log;
