@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::entry::KeyError;
 use crate::error::ErrorKind;
-use crate::rekor::FetchedEntry;
+use crate::rekor::{FetchedEntry, LogEvidence};
 use checkpoint::CheckpointCache;
 use key::LogKey;
 
@@ -72,12 +72,12 @@ impl LogVerifier {
             .body
             .as_str()
             .ok_or_else(|| failed("the body is not a string"))?;
-        self.check_set(fetched, body_b64, &verification)?;
+        self.check_set(fetched, evidence, body_b64, &verification)?;
         let proof = verification
             .inclusion_proof
             .ok_or_else(|| failed("the entry has no inclusion proof"))?;
-        let body = STANDARD
-            .decode(body_b64)
+        // Decoded as the keys are (Go's base64), so both see the same bytes.
+        let body = crate::entry::go_base64_decode(body_b64)
             .map_err(|_| failed("the body is not base64"))?;
         let root = check_inclusion(&body, &proof)?;
         let signed = self
@@ -95,13 +95,10 @@ impl LogVerifier {
     fn check_set(
         &self,
         fetched: &FetchedEntry,
+        evidence: &LogEvidence,
         body_b64: &str,
         verification: &Verification,
     ) -> Result<(), KeyError> {
-        let evidence = fetched
-            .evidence
-            .as_deref()
-            .ok_or_else(|| failed("the server returned no verification data"))?;
         let set = verification
             .signed_entry_timestamp
             .as_deref()
@@ -154,7 +151,6 @@ fn check_inclusion(body: &[u8], proof: &InclusionProof) -> Result<Vec<u8>, KeyEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rekor::LogEvidence;
     use checkpoint::tests::signed;
     use key::tests::{sign, signer};
     use ring::signature::EcdsaKeyPair;
@@ -274,5 +270,117 @@ mod tests {
         let mut bare = entry.clone();
         bare.evidence = None;
         assert!(refused(&verifier, &bare).contains("no verification data"));
+    }
+}
+
+/// Entries served by a real rekor-server (the harness stack, Rekor v1.5.4,
+/// its default ECDSA P-256 signer), GET by index and the batch POST, with
+/// the key its `publicKey` endpoint served: testdata/verify/.
+#[cfg(test)]
+mod real {
+    use super::*;
+
+    const KEY: &str = include_str!("../../testdata/verify/rekor.pub");
+    const ENTRIES: &str = include_str!("../../testdata/verify/entries.json");
+
+    /// Every `uuid → entry` of the captured responses, as the client keeps it.
+    fn served() -> Vec<FetchedEntry> {
+        let responses: Vec<serde_json::Value> = serde_json::from_str(ENTRIES).unwrap();
+        let mut out = Vec::new();
+        for response in responses {
+            for map in response
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![response])
+            {
+                for (uuid, e) in map.as_object().unwrap() {
+                    out.push(FetchedEntry {
+                        log_index: e["logIndex"].as_u64().unwrap(),
+                        uuid: uuid.clone(),
+                        body: e["body"].clone(),
+                        attestation: None,
+                        evidence: Some(Box::new(LogEvidence {
+                            integrated_time: e["integratedTime"].clone(),
+                            log_id: e["logID"].clone(),
+                            verification: serde_json::value::RawValue::from_string(
+                                e["verification"].to_string(),
+                            )
+                            .unwrap(),
+                        })),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn verifier() -> LogVerifier {
+        LogVerifier::new(LogKey::from_pem(KEY.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn the_real_servers_entries_verify() {
+        let verifier = verifier();
+        let entries = served();
+        assert!(entries.len() >= 8, "{}", entries.len());
+        for e in &entries {
+            verifier
+                .verify(e)
+                .unwrap_or_else(|err| panic!("log index {}: {err}", e.log_index));
+            // Rekor's log ID is the SHA-256 of its key.
+            assert_eq!(
+                e.evidence.as_ref().unwrap().log_id.as_str(),
+                Some(verifier.fingerprint().as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn a_real_entry_altered_is_refused() {
+        let verifier = verifier();
+        let entry = served().into_iter().find(|e| e.log_index > 0).unwrap();
+        let verification: serde_json::Value =
+            serde_json::from_str(entry.evidence.as_ref().unwrap().verification.get()).unwrap();
+        let with = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = verification.clone();
+            f(&mut v);
+            let mut e = entry.clone();
+            if let Some(evidence) = e.evidence.as_mut() {
+                evidence.verification =
+                    serde_json::value::RawValue::from_string(v.to_string()).unwrap();
+            }
+            e
+        };
+        let message = |e: &FetchedEntry| verifier.verify(e).unwrap_err().message().to_string();
+
+        let mut body = entry.clone();
+        let mut bytes = STANDARD.decode(body.body.as_str().unwrap()).unwrap();
+        bytes.push(b' ');
+        body.body = STANDARD.encode(bytes).into();
+        assert!(message(&body).contains("timestamp"));
+
+        let hash = with(&|v| v["inclusionProof"]["hashes"][0] = "00".repeat(32).into());
+        assert!(message(&hash).contains("inclusion proof"));
+
+        let set = with(&|v| {
+            let mut sig = STANDARD
+                .decode(v["signedEntryTimestamp"].as_str().unwrap())
+                .unwrap();
+            let last = sig.len() - 1;
+            sig[last] ^= 1;
+            v["signedEntryTimestamp"] = STANDARD.encode(sig).into();
+        });
+        assert!(message(&set).contains("timestamp"));
+
+        let checkpoint = with(&|v| {
+            let text = v["inclusionProof"]["checkpoint"].as_str().unwrap();
+            let renamed = text.replacen(" - ", " -- ", 1);
+            v["inclusionProof"]["checkpoint"] = renamed.into();
+        });
+        assert!(message(&checkpoint).contains("no checkpoint signature verifies"));
+
+        let (_, other) = key::tests::signer();
+        let stranger = LogVerifier::new(LogKey::from_pem(&other).unwrap());
+        assert!(stranger.verify(&entry).is_err());
     }
 }
