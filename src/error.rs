@@ -30,6 +30,9 @@ pub enum ErrorKind {
     /// Two parts of an entry disagree: its UUID and its body, an
     /// attestation and the message it should be.
     Mismatch,
+    /// `--verify-log`: the entry is not what the log signed (its signed
+    /// entry timestamp, inclusion proof or checkpoint does not verify).
+    Verification,
     /// The Redis or MySQL backend failed.
     Backend,
     /// The Rekor server failed or answered something unusable.
@@ -43,11 +46,12 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (metrics list them all).
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Decode,
         ErrorKind::Unsupported,
         ErrorKind::Limit,
         ErrorKind::Mismatch,
+        ErrorKind::Verification,
         ErrorKind::Backend,
         ErrorKind::Rekor,
         ErrorKind::Unreadable,
@@ -71,6 +75,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Limit => "limit",
             ErrorKind::Mismatch => "mismatch",
+            ErrorKind::Verification => "verification",
             ErrorKind::Backend => "backend",
             ErrorKind::Rekor => "rekor",
             ErrorKind::Unreadable => "unreadable",

@@ -39,6 +39,7 @@ pub mod shard;
 pub mod sink;
 pub mod summary;
 pub mod tls;
+pub mod verify;
 pub mod version;
 pub mod watermark;
 pub mod worker;

@@ -111,6 +111,7 @@ fn backfill(config: &Config) -> ExitStatus {
     let status = match run(config, Arc::clone(&shared)) {
         Ok(RunOutcome::Complete) => ExitStatus::Complete,
         Ok(RunOutcome::CompleteWithFailures) => ExitStatus::EntriesFailed,
+        Ok(RunOutcome::VerificationFailed) => ExitStatus::VerificationFailed,
         Ok(RunOutcome::Interrupted) => {
             let status = interrupt.status();
             log::error!(

@@ -37,6 +37,8 @@ use crate::progress::Progress;
 use crate::rekor::{FetchError, RekorClient};
 use crate::retry::{retry_recorded, RetryOutcome};
 use crate::sink::{Backend, DrySink, Sink};
+use crate::verify::key::LogKey;
+use crate::verify::LogVerifier;
 use crate::worker::{process_chunk, ChunkError, Completion, EntryFailure};
 
 /// Indices fetched and written together by one task.
@@ -55,6 +57,9 @@ pub enum RunOutcome {
     CompleteWithFailures,
     /// Stopped by SIGINT/SIGTERM after finishing in-flight work.
     Interrupted,
+    /// The range was processed, and `--verify-log` found entries that are
+    /// not what the log signed (recorded with kind `verification`).
+    VerificationFailed,
 }
 
 /// State shared by the dispatcher, the workers and the checkpoint thread.
@@ -270,13 +275,44 @@ pub fn run(
         Arc::clone(&shared.stop),
         config.concurrency.get(),
     );
-    let work = match prepare(config, backend, &client, &shared)? {
+    let verifier = match config.verify_log {
+        true => Some(log_verifier(config, &client)?),
+        false => None,
+    };
+    let work = match prepare(config, backend, &client, verifier.as_ref(), &shared)? {
         Prepared::NothingToDo => return Ok(RunOutcome::Complete),
         Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
         Prepared::Run(work) => work,
     };
-    let failures = dispatch(config, backend, &client, work, &shared)?;
+    let failures = dispatch(config, backend, &client, verifier.as_ref(), work, &shared)?;
     outcome(&failures, &shared)
+}
+
+/// `--verify-log`: the log key from `--rekor-public-key`, else from the
+/// server, its fingerprint logged so an operator can check which key it is.
+fn log_verifier(config: &Config, client: &RekorClient) -> anyhow::Result<LogVerifier> {
+    let key = match &config.rekor_public_key {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| UsageError(format!("--rekor-public-key {}: {e}", path.display())))?;
+            LogKey::from_pem(&pem)
+                .map_err(|e| UsageError(format!("--rekor-public-key {}: {e}", path.display())))?
+        }
+        None => {
+            let pem = client.public_key().map_err(|e| match e {
+                FetchError::Cancelled => anyhow!("interrupted while fetching the log's public key"),
+                FetchError::Fatal(e) => e.context("fetching the log's public key"),
+            })?;
+            LogKey::from_pem(&pem)
+                .map_err(|e| anyhow!("GET /api/v1/log/publicKey: not a usable log key: {e}"))?
+        }
+    };
+    let verifier = LogVerifier::new(key);
+    log::info!(
+        "Verifying entries with the log key {} (SHA-256 of the public key)",
+        verifier.fingerprint()
+    );
+    Ok(verifier)
 }
 
 type Store = Box<dyn CheckpointStore>;
@@ -312,6 +348,7 @@ fn prepare(
     config: &Config,
     backend: &dyn Backend,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<Prepared> {
     let info = match client.log_info() {
@@ -394,6 +431,7 @@ fn prepare(
             records.as_mut(),
             name,
             client,
+            verifier,
             sink.as_mut(),
             info.total_size(),
             &shared.counters,
@@ -478,6 +516,7 @@ fn dispatch(
     config: &Config,
     backend: &dyn Backend,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     work: Work,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<FailedIndices> {
@@ -553,7 +592,7 @@ fn dispatch(
     pool.in_place_scope(|scope| {
         for sink in sinks {
             let (chunks, done, shared) = (chunks_rx.clone(), done_tx.clone(), &**shared);
-            scope.spawn(move |_| work_loop(sink, &chunks, client, shared, &done));
+            scope.spawn(move |_| work_loop(sink, &chunks, client, verifier, shared, &done));
         }
         drop(chunks_rx);
         feed(resume_at..=end, window, shared, &chunks_tx);
@@ -666,6 +705,7 @@ fn work_loop(
     mut sink: Box<dyn Sink>,
     chunks: &Receiver<RangeInclusive<u64>>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     shared: &Shared,
     done: &crossbeam_channel::Sender<Completion>,
 ) {
@@ -674,7 +714,9 @@ fn work_loop(
         // stops the run (status 1) instead of leaving its chunk undone
         // and the dispatcher waiting for it for ever.
         let first = *indices.start();
-        let ran = crate::panics::catch(|| run_chunk(indices, client, sink.as_mut(), shared, done));
+        let ran = crate::panics::catch(|| {
+            run_chunk(indices, client, verifier, sink.as_mut(), shared, done)
+        });
         if let Err(panic) = ran {
             shared.fail(anyhow!(
                 "internal error: a worker panicked on the chunk at log index {first}: {panic}"
@@ -686,6 +728,7 @@ fn work_loop(
 fn run_chunk(
     indices: RangeInclusive<u64>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
     shared: &Shared,
     done: &crossbeam_channel::Sender<Completion>,
@@ -693,7 +736,7 @@ fn run_chunk(
     if shared.stop.load(Ordering::SeqCst) {
         return;
     }
-    match process_chunk(indices.clone(), client, sink) {
+    match process_chunk(indices.clone(), client, verifier, sink) {
         Ok(completion) => {
             // The receiver only goes away after every sender is dropped.
             let _ = done.send(completion);
@@ -722,7 +765,9 @@ fn outcome(failures: &FailedIndices, shared: &Shared) -> anyhow::Result<RunOutco
     if shared.interrupted.load(Ordering::SeqCst) && totals.remaining() > 0 {
         return Ok(RunOutcome::Interrupted);
     }
-    if totals.failed == 0 {
+    if failures.by_kind.contains_key(&ErrorKind::Verification) {
+        Ok(RunOutcome::VerificationFailed)
+    } else if totals.failed == 0 {
         Ok(RunOutcome::Complete)
     } else {
         Ok(RunOutcome::CompleteWithFailures)

@@ -56,6 +56,19 @@ pub struct FetchedEntry {
     pub body: serde_json::Value,
     /// `attestation.data` (base64) when the server stores attestations.
     pub attestation: Option<String>,
+    /// What `--verify-log` checks; `None` when the server sent no
+    /// `verification`. Boxed: most runs never look at it.
+    pub evidence: Option<Box<LogEvidence>>,
+}
+
+/// The parts of an entry the log signed, kept as served. `verification`
+/// stays raw JSON: it is parsed only by `--verify-log`, so a run without
+/// the flag reads entries exactly as before.
+#[derive(Debug, Clone)]
+pub struct LogEvidence {
+    pub integrated_time: serde_json::Value,
+    pub log_id: serde_json::Value,
+    pub verification: Box<serde_json::value::RawValue>,
 }
 
 // Wire types, named and shaped as in Rekor's OpenAPI document
@@ -70,6 +83,12 @@ struct LogEntryAnon {
     body: serde_json::Value,
     log_index: Option<u64>,
     attestation: Option<LogEntryAnonAttestation>,
+    #[serde(default)]
+    integrated_time: serde_json::Value,
+    #[serde(default, rename = "logID")]
+    log_id: serde_json::Value,
+    #[serde(default)]
+    verification: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +190,11 @@ impl RekorClient {
                 .collect(),
             (info.tree_id, info.tree_size),
         ))
+    }
+
+    /// The log's public key, PEM (`GET /api/v1/log/publicKey`).
+    pub fn public_key(&self) -> Result<Vec<u8>, FetchError> {
+        self.send(&Request::get_pem("/api/v1/log/publicKey".to_string()))
     }
 
     /// The entry at a global log index (`GET /api/v1/log/entries?logIndex=N`).
@@ -297,9 +321,11 @@ impl RekorClient {
 
     fn send_once(&self, request: &Request, url: &str) -> Attempt {
         let result = match &request.body {
-            None => self.with_headers(self.agent.get(url)).call(),
+            None => self
+                .with_headers(self.agent.get(url), request.accept)
+                .call(),
             Some(body) => self
-                .with_headers(self.agent.post(url))
+                .with_headers(self.agent.post(url), request.accept)
                 .header("Content-Type", "application/json")
                 .send(body.as_bytes()),
         };
@@ -337,8 +363,12 @@ impl RekorClient {
         }
     }
 
-    fn with_headers<B>(&self, mut builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
-        builder = builder.header("Accept", "application/json");
+    fn with_headers<B>(
+        &self,
+        mut builder: ureq::RequestBuilder<B>,
+        accept: &str,
+    ) -> ureq::RequestBuilder<B> {
+        builder = builder.header("Accept", accept);
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.expose());
         }
@@ -422,17 +452,32 @@ impl Resolver for CachingResolver {
 struct Request {
     path: String,
     body: Option<String>,
+    /// The `Accept` header: JSON but for the PEM public key.
+    accept: &'static str,
 }
 
 impl Request {
     fn get(path: String) -> Request {
-        Request { path, body: None }
+        Request {
+            path,
+            body: None,
+            accept: "application/json",
+        }
+    }
+
+    fn get_pem(path: String) -> Request {
+        Request {
+            path,
+            body: None,
+            accept: "application/x-pem-file",
+        }
     }
 
     fn post(path: String, body: String) -> Request {
         Request {
             path,
             body: Some(body),
+            accept: "application/json",
         }
     }
 }
@@ -513,6 +558,13 @@ fn single_entry(map: LogEntryMap) -> anyhow::Result<UuidEntry> {
             log_index: anon.log_index,
             body: anon.body,
             attestation: anon.attestation.and_then(|a| a.data),
+            evidence: anon.verification.map(|verification| {
+                Box::new(LogEvidence {
+                    integrated_time: anon.integrated_time,
+                    log_id: anon.log_id,
+                    verification,
+                })
+            }),
         }),
         (None, _) => Err(anyhow!("response holds an empty log entry")),
         (Some(_), Some(_)) => Err(anyhow!("a log entry object holds more than one entry")),
@@ -524,6 +576,7 @@ struct UuidEntry {
     log_index: Option<u64>,
     body: serde_json::Value,
     attestation: Option<String>,
+    evidence: Option<Box<LogEvidence>>,
 }
 
 impl UuidEntry {
@@ -533,6 +586,7 @@ impl UuidEntry {
             uuid: self.uuid,
             body: self.body,
             attestation: self.attestation,
+            evidence: self.evidence,
         }
     }
 }

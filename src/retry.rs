@@ -13,6 +13,7 @@ use crate::counters::Counters;
 use crate::failures::FailureStore;
 use crate::rekor::{FetchError, RekorClient};
 use crate::sink::Sink;
+use crate::verify::LogVerifier;
 use crate::worker::{process_chunk, ChunkError};
 
 /// What the retry step did.
@@ -39,6 +40,7 @@ pub fn retry_recorded(
     store: &mut dyn FailureStore,
     name: &CheckpointName,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
     log_size: u64,
     counters: &Counters,
@@ -60,7 +62,7 @@ pub fn retry_recorded(
     let mut retried = Retried::default();
     for record in records {
         let index = record.log_index;
-        let completion = match process_chunk(index..=index, client, sink) {
+        let completion = match process_chunk(index..=index, client, verifier, sink) {
             Ok(completion) => completion,
             Err(ChunkError::Fetch(FetchError::Cancelled)) => return Ok(RetryOutcome::Interrupted),
             Err(ChunkError::Fetch(FetchError::Fatal(e))) => {

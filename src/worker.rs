@@ -14,6 +14,7 @@ use crate::error::ErrorKind;
 use crate::panics;
 use crate::rekor::{FetchError, FetchedEntry, RekorClient};
 use crate::sink::{IndexedEntry, Sink, SinkError};
+use crate::verify::LogVerifier;
 
 /// An entry that could not be indexed, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +67,7 @@ impl ChunkError {
 pub fn process_chunk(
     indices: RangeInclusive<u64>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
 ) -> Result<Completion, ChunkError> {
     let mut indexed = Vec::with_capacity(indices.clone().count());
@@ -79,11 +81,17 @@ pub fn process_chunk(
             }
         };
         let index = fetched.log_index;
-        let keys = panics::catch_entry(index, || entry_keys(&fetched)).unwrap_or_else(|panic| {
-            Err(KeyError::new(
-                ErrorKind::Internal,
-                format!("panic while processing the entry: {panic}"),
-            ))
+        let verified = match verifier {
+            Some(verifier) => verifier.verify(&fetched),
+            None => Ok(()),
+        };
+        let keys = verified.and_then(|()| {
+            panics::catch_entry(index, || entry_keys(&fetched)).unwrap_or_else(|panic| {
+                Err(KeyError::new(
+                    ErrorKind::Internal,
+                    format!("panic while processing the entry: {panic}"),
+                ))
+            })
         });
         match keys {
             Ok(keys) => indexed.push(IndexedEntry {

@@ -36,3 +36,4 @@ mod scenarios_redis;
 mod sink_mysql;
 mod sink_redis;
 mod tls_trust;
+mod verify_log;

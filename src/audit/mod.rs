@@ -386,6 +386,7 @@ mod tests {
             uuid: "u".into(),
             body: serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
             attestation: attestation.map(str::to_string),
+            evidence: None,
         }
     }
 
