@@ -87,6 +87,16 @@ pub struct Args {
     #[argh(option)]
     pub mysql_dsn: Option<String>,
 
+    /// read the entries from Trillian's MySQL database instead of Rekor's
+    /// API: a Go DSN or mysql:// URL, read-only user (or set TRILLIAN_MYSQL_DSN)
+    #[argh(option)]
+    pub trillian_mysql_dsn: Option<String>,
+
+    /// the log's Trillian tree IDs, oldest first, comma-separated (default:
+    /// the shards GET /api/v1/log of --rekor-address lists)
+    #[argh(option)]
+    pub trillian_tree_ids: Option<String>,
+
     /// first log index to index, inclusive (default 0)
     #[argh(option)]
     pub start: Option<u64>,
