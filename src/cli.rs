@@ -97,6 +97,11 @@ pub struct Args {
     #[argh(option)]
     pub trillian_tree_ids: Option<String>,
 
+    /// with --trillian-mysql-dsn: fetch the attestation of each intoto and
+    /// cose entry through --rekor-address (Trillian holds none)
+    #[argh(switch)]
+    pub attestations_from_rekor: bool,
+
     /// first log index to index, inclusive (default 0)
     #[argh(option)]
     pub start: Option<u64>,
@@ -268,6 +273,8 @@ const SWITCHES: &[&str] = &[
     "insecure-skip-verify",
     "dry-run",
     "reset-checkpoint",
+    "verify-log",
+    "attestations-from-rekor",
     "version",
     "help",
 ];
@@ -360,6 +367,22 @@ mod tests {
         );
         assert!(normalize_go_args(&["--dry-run=maybe".to_string()]).is_err());
         assert!(normalize_go_args(&["---x".to_string()]).is_err());
+    }
+
+    #[test]
+    fn switches_take_no_value() {
+        // A switch missing from SWITCHES would swallow the next flag.
+        let a = parse(&["--verify-log", "--end", "3"]).unwrap();
+        assert!(a.verify_log);
+        assert_eq!(a.end, Some(3));
+        let a = parse(&["-attestations-from-rekor", "-end", "4"]).unwrap();
+        assert!(a.attestations_from_rekor);
+        assert_eq!(a.end, Some(4));
+        assert!(
+            !parse(&["--attestations-from-rekor=false"])
+                .unwrap()
+                .attestations_from_rekor
+        );
     }
 
     #[test]

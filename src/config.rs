@@ -101,7 +101,13 @@ pub enum SourceChoice {
     RekorApi,
     /// Trillian's database (`--trillian-mysql-dsn`). The layout comes from
     /// `tree_ids` (oldest first) or, when empty, from `GET /api/v1/log`.
-    Trillian { dsn: MysqlDsn, tree_ids: Vec<i64> },
+    Trillian {
+        dsn: MysqlDsn,
+        tree_ids: Vec<i64>,
+        /// `--attestations-from-rekor`: the attestations of intoto and
+        /// cose entries through the API.
+        attestations_from_rekor: bool,
+    },
 }
 
 /// What to do with checkpoints.
@@ -164,8 +170,14 @@ impl Config {
     ) -> Result<Config, UsageError> {
         let backend = backend_choice(program, args, env)?;
         let source = source_choice(args, env)?;
-        let needs_rekor =
-            !matches!(&source, SourceChoice::Trillian { tree_ids, .. } if !tree_ids.is_empty());
+        let needs_rekor = match &source {
+            SourceChoice::RekorApi => true,
+            SourceChoice::Trillian {
+                tree_ids,
+                attestations_from_rekor,
+                ..
+            } => tree_ids.is_empty() || *attestations_from_rekor,
+        };
         let rekor = rekor_config(args, needs_rekor)?;
         if args.verify_log && !matches!(source, SourceChoice::RekorApi) {
             return usage("--verify-log needs the Rekor API source (not --trillian-mysql-dsn)");
@@ -531,6 +543,9 @@ fn source_choice(
         if args.trillian_tree_ids.is_some() {
             return usage("--trillian-tree-ids needs --trillian-mysql-dsn");
         }
+        if args.attestations_from_rekor {
+            return usage("--attestations-from-rekor needs --trillian-mysql-dsn");
+        }
         return Ok(SourceChoice::RekorApi);
     };
     if dsn.is_empty() {
@@ -551,7 +566,11 @@ fn source_choice(
             })
             .collect::<Result<_, _>>()?,
     };
-    Ok(SourceChoice::Trillian { dsn, tree_ids })
+    Ok(SourceChoice::Trillian {
+        dsn,
+        tree_ids,
+        attestations_from_rekor: args.attestations_from_rekor,
+    })
 }
 
 /// `required`: false when nothing is asked of Rekor (the Trillian source
@@ -676,7 +695,7 @@ mod tests {
         let dsn = "--trillian-mysql-dsn=reader:s3cret@tcp(db:3306)/trillian";
         let c = config(&[&REDIS[..], &[dsn, "--trillian-tree-ids=7, 9"]].concat()).unwrap();
         match &c.source {
-            SourceChoice::Trillian { dsn, tree_ids } => {
+            SourceChoice::Trillian { dsn, tree_ids, .. } => {
                 assert_eq!(dsn.describe(), "mysql reader@db:3306/trillian");
                 assert_eq!(tree_ids, &[7, 9]);
             }
@@ -698,6 +717,19 @@ mod tests {
         let err = |l: &[&str]| config(&[&REDIS[..], l].concat()).unwrap_err().0;
         assert!(err(&[dsn]).contains("--rekor-address must be set"));
         assert!(err(&[REKOR, "--trillian-tree-ids=1"]).contains("needs --trillian-mysql-dsn"));
+        assert!(err(&[REKOR, "--attestations-from-rekor"]).contains("needs --trillian-mysql-dsn"));
+        let ids = "--trillian-tree-ids=1";
+        assert!(
+            err(&[dsn, ids, "--attestations-from-rekor"]).contains("--rekor-address must be set")
+        );
+        let c = config(&[&REDIS[..], &[REKOR, dsn, ids, "-attestations-from-rekor"]].concat());
+        assert!(matches!(
+            c.unwrap().source,
+            SourceChoice::Trillian {
+                attestations_from_rekor: true,
+                ..
+            }
+        ));
         assert!(err(&[dsn, "--trillian-tree-ids=1,x"]).contains("\"x\" is not a Trillian tree ID"));
         assert!(err(&[dsn, "--trillian-tree-ids=0"]).contains("not a Trillian tree ID"));
         assert!(err(&[REKOR, dsn, "--verify-log"]).contains("--verify-log needs the Rekor API"));

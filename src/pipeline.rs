@@ -776,6 +776,9 @@ fn run_chunk(
     }
     match process_chunk(indices.clone(), reader, verifier, sink) {
         Ok(completion) => {
+            if let Some(n) = reader.attestations_not_fetched() {
+                shared.counters.attestations_not_fetched(n);
+            }
             // The receiver only goes away after every sender is dropped.
             let _ = done.send(completion);
         }

@@ -366,6 +366,90 @@ fn killed_and_resumed<B: IndexBackend>() {
     );
 }
 
+/// An in-toto statement as Rekor stores it (`attestation`); its subject
+/// digest becomes a key of the entry.
+const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1",
+  "predicateType":"https://slsa.dev/provenance/v0.2",
+  "subject":[{"name":"a","digest":{"sha256":"aa"}}],"predicate":{}}"#;
+
+/// Trillian holds no attestations: the summary counts the intoto entries
+/// read without one and their attestation keys are missing; with
+/// `--attestations-from-rekor` exactly those entries are read through the
+/// API and the keys are there.
+fn attestations_counted_or_fetched<B: IndexBackend>() {
+    let fx = Fixture::<B>::sharded("trillian-attestations", INACTIVE);
+    let size = fx.size();
+    let intoto: Vec<u64> = (0..size)
+        .filter(|&i| {
+            let body = STANDARD.decode(fx.entry(i).body_b64).expect("base64");
+            serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v["kind"] == "intoto")
+        })
+        .collect();
+    assert!(!intoto.is_empty(), "the corpus has intoto entries");
+    let with = *intoto
+        .iter()
+        .find(|&&i| i >= INACTIVE)
+        .expect("one in the active tree");
+    let body = STANDARD.decode(fx.entry(with).body_b64).expect("base64");
+    fx.server.update_log(|log| {
+        log.put(
+            with,
+            replay_rekor::Entry::new(body).with_attestation(STATEMENT),
+        )
+    });
+    let trillian = TrillianDb::of(&fx, &format!("{}_attestations", B::NAME));
+    let (key, uuid) = (fx.backend.stored_key("sha256:aa"), fx.entry(with).uuid);
+
+    let out = tool::run(&args(&fx, &trillian, &["--summary", "json"]), &[]);
+    out.expect_code(fx.expected_exit(0..size), "without attestations");
+    assert_eq!(out.summary()["attestationsNotFetched"], intoto.len());
+    assert!(
+        !fx.snapshot().contains(&key, &uuid),
+        "no attestation, no key"
+    );
+    assert_eq!(fx.server.served_indices(), Vec::<u64>::new());
+
+    fx.purge();
+    let flags = ["--summary", "json", "--attestations-from-rekor"];
+    let out = tool::run(&args(&fx, &trillian, &flags), &[]);
+    out.expect_code(fx.expected_exit(0..size), "with --attestations-from-rekor");
+    assert_eq!(out.summary()["attestationsNotFetched"], 0);
+    let snapshot = fx.snapshot();
+    assert!(
+        snapshot.contains(&key, &uuid),
+        "the attestation's key is indexed"
+    );
+    let mut served = fx.server.served_indices();
+    served.sort_unstable();
+    assert_eq!(
+        served, intoto,
+        "only the intoto entries are read through Rekor"
+    );
+    fx.purge();
+    let api = tool::run(&fx.args(&["--summary", "json"]), &[]);
+    api.expect_code(fx.expected_exit(0..size), "the API source");
+    assert!(
+        api.summary().get("attestationsNotFetched").is_none(),
+        "{}",
+        api.stdout
+    );
+    assert_same(
+        &fx.snapshot(),
+        &snapshot,
+        "API source vs --attestations-from-rekor",
+    );
+}
+
+#[test]
+fn redis_attestations_counted_or_fetched() {
+    attestations_counted_or_fetched::<RedisBackend>();
+}
+
+#[test]
+fn mysql_attestations_counted_or_fetched() {
+    attestations_counted_or_fetched::<MysqlBackend>();
+}
+
 #[test]
 fn redis_same_index_as_the_api() {
     same_index_as_the_api::<RedisBackend>();

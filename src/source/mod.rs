@@ -45,6 +45,13 @@ pub trait EntryReader: Send {
     /// missing one is never skipped. `Err` is the source being
     /// unavailable, which stops the run.
     fn entries(&mut self, indices: RangeInclusive<u64>) -> Result<Vec<Fetched>, FetchError>;
+
+    /// Of the entries the last [`EntryReader::entries`] returned, how many
+    /// lack an attestation the log may hold (their attestation-derived
+    /// keys are not computed); `None` for a source that serves them.
+    fn attestations_not_fetched(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The source `config` names. `client` is the Rekor API, also used for
@@ -58,11 +65,19 @@ pub fn open(
             Arc::clone(client),
             config.rekor.address.clone(),
         )),
-        SourceChoice::Trillian { dsn, tree_ids } => {
+        SourceChoice::Trillian {
+            dsn,
+            tree_ids,
+            attestations_from_rekor,
+        } => {
             let db = MysqlBackend::new(dsn.clone());
-            Box::new(match tree_ids.is_empty() {
+            let source = match tree_ids.is_empty() {
                 true => trillian::TrillianSource::from_layout(db, client.log_info()?)?,
                 false => trillian::TrillianSource::from_tree_ids(db, tree_ids)?,
+            };
+            Box::new(match attestations_from_rekor {
+                true => source.with_attestations_from(Arc::clone(client)),
+                false => source,
             })
         }
     })

@@ -9,9 +9,12 @@
 //! hash), so [`crate::worker::entry_keys`] checks the stored hash against
 //! the leaf value exactly as it checks an API response: a mismatch fails
 //! that index with kind `mismatch`. Attestations live in Rekor's own
-//! storage, not Trillian's, so entries come without them.
+//! storage, not Trillian's, so entries come without them: the kinds that
+//! read one (intoto, cose) are counted, or, with `--attestations-from-rekor`,
+//! fetched through the API one by one (only those).
 
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 use anyhow::anyhow;
 use base64::Engine;
@@ -22,6 +25,7 @@ use super::{EntryReader, EntrySource, FetchError, Fetched, FetchedEntry};
 use crate::entry::KeyError;
 use crate::error::ErrorKind;
 use crate::log_layout::LogLayout;
+use crate::rekor::RekorClient;
 use crate::sink::{Backend, MysqlBackend};
 use crate::worker::{warn_failed, EntryFailure};
 
@@ -49,6 +53,8 @@ pub struct TrillianSource {
     db: MysqlBackend,
     layout: LogLayout,
     trees: Vec<TreeSpan>,
+    /// `--attestations-from-rekor`: where the attestations come from.
+    attestations: Option<Arc<RekorClient>>,
 }
 
 impl TrillianSource {
@@ -87,7 +93,19 @@ impl TrillianSource {
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        Ok(TrillianSource { db, layout, trees })
+        Ok(TrillianSource {
+            db,
+            layout,
+            trees,
+            attestations: None,
+        })
+    }
+
+    /// Fetch the attestation of each intoto and cose entry from `client`
+    /// (`--attestations-from-rekor`).
+    pub fn with_attestations_from(mut self, client: Arc<RekorClient>) -> TrillianSource {
+        self.attestations = Some(client);
+        self
     }
 }
 
@@ -104,6 +122,8 @@ impl EntrySource for TrillianSource {
         Ok(Box::new(TrillianReader {
             conn: self.db.connect()?,
             trees: self.trees.clone(),
+            attestations: self.attestations.clone(),
+            not_fetched: 0,
         }))
     }
 }
@@ -112,11 +132,16 @@ impl EntrySource for TrillianSource {
 struct TrillianReader {
     conn: Conn,
     trees: Vec<TreeSpan>,
+    attestations: Option<Arc<RekorClient>>,
+    /// Of the last chunk: entries of a kind that reads an attestation,
+    /// returned without one.
+    not_fetched: u64,
 }
 
 impl EntryReader for TrillianReader {
     fn entries(&mut self, indices: RangeInclusive<u64>) -> Result<Vec<Fetched>, FetchError> {
         let mut out = Vec::with_capacity(indices.clone().count());
+        self.not_fetched = 0;
         for (tree, local) in split(&self.trees, indices)? {
             let rows: Vec<(u64, Vec<u8>, Vec<u8>)> = self
                 .conn
@@ -134,21 +159,73 @@ impl EntryReader for TrillianReader {
                 // Rows come in order; one for `seq` or, at a hole, a later one.
                 let row = rows.next_if(|(got, _, _)| *got == seq);
                 out.push(match row {
-                    Some((_, leaf_hash, value)) => Ok(FetchedEntry {
-                        log_index: tree.start + seq,
-                        uuid: format!("{:016x}{}", tree.tree_id, hex::encode(leaf_hash)),
-                        body: serde_json::Value::String(
-                            base64::engine::general_purpose::STANDARD.encode(value),
-                        ),
-                        attestation: None,
-                        evidence: None,
-                    }),
+                    Some((_, leaf_hash, value)) => Ok(self.entry(&tree, seq, &leaf_hash, &value)?),
                     None => Err(missing(&tree, seq)),
                 });
             }
         }
         Ok(out)
     }
+
+    fn attestations_not_fetched(&self) -> Option<u64> {
+        Some(self.not_fetched)
+    }
+}
+
+impl TrillianReader {
+    /// The entry of one leaf, with its attestation from Rekor when asked
+    /// for and its kind reads one.
+    fn entry(
+        &mut self,
+        tree: &TreeSpan,
+        seq: u64,
+        leaf_hash: &[u8],
+        value: &[u8],
+    ) -> Result<FetchedEntry, FetchError> {
+        let log_index = tree.start + seq;
+        let uuid = format!("{:016x}{}", tree.tree_id, hex::encode(leaf_hash));
+        let attestation = match (reads_attestation(value), &self.attestations) {
+            (false, _) => None,
+            (true, None) => {
+                self.not_fetched += 1;
+                None
+            }
+            (true, Some(client)) => {
+                let served = client.entry(log_index)?;
+                // Only an attestation of this very leaf.
+                if !served.uuid.ends_with(&uuid[16..]) {
+                    return Err(anyhow!(
+                        "log index {log_index}: Rekor serves {} where the database holds {uuid}",
+                        served.uuid
+                    )
+                    .into());
+                }
+                served.attestation
+            }
+        };
+        Ok(FetchedEntry {
+            log_index,
+            uuid,
+            body: serde_json::Value::String(
+                base64::engine::general_purpose::STANDARD.encode(value),
+            ),
+            attestation,
+            evidence: None,
+        })
+    }
+}
+
+/// Whether the entry is of a kind whose keys may come from its stored
+/// attestation (intoto, cose). An unreadable body is left to the worker.
+fn reads_attestation(value: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        kind: Option<String>,
+    }
+    serde_json::from_slice::<Kind>(value)
+        .ok()
+        .and_then(|k| k.kind)
+        .is_some_and(|kind| kind == "intoto" || kind == "cose")
 }
 
 /// A hole in a tree (a leaf not yet integrated, or lost) is that index's
