@@ -169,7 +169,7 @@ fn same_index_as_the_api<B: IndexBackend>() {
         "the run names its source:\n{}",
         out.stderr
     );
-    fx.assert_no_secrets(&out, &[]);
+    fx.assert_no_secrets(&out, &[&trillian.db.password]);
 
     fx.purge();
     let ids = trillian.tree_ids();
@@ -448,6 +448,38 @@ fn redis_attestations_counted_or_fetched() {
 #[test]
 fn mysql_attestations_counted_or_fetched() {
     attestations_counted_or_fetched::<MysqlBackend>();
+}
+
+/// A Trillian database that refuses the password stops the run before
+/// anything is written (status 1), naming the database, never the
+/// password.
+fn refused_password_is_fatal_and_secret<B: IndexBackend>() {
+    let fx = Fixture::<B>::new("trillian-refused");
+    let trillian = TrillianDb::of(&fx, &format!("{}_refused", B::NAME));
+    let wrong = "Wr0ng-Trillian-Pw";
+    let mut db = trillian.db.clone();
+    db.password = wrong.to_string();
+    let dsn = db.dsn();
+    let out = tool::run(&fx.args(&["--trillian-mysql-dsn", &dsn]), &[]);
+    out.expect_code(tool::EXIT_FATAL, "wrong Trillian password");
+    assert!(
+        out.stderr.contains("Trillian database mysql"),
+        "{}",
+        out.stderr
+    );
+    fx.assert_no_secrets(&out, &[wrong]);
+    assert!(fx.snapshot().is_empty(), "nothing written");
+    assert_eq!(fx.checkpoint(), None);
+}
+
+#[test]
+fn redis_refused_password_is_fatal_and_secret() {
+    refused_password_is_fatal_and_secret::<RedisBackend>();
+}
+
+#[test]
+fn mysql_refused_password_is_fatal_and_secret() {
+    refused_password_is_fatal_and_secret::<MysqlBackend>();
 }
 
 #[test]
