@@ -95,7 +95,7 @@ say "Starting private Redis (port $REDIS_PORT) and MariaDB (port $MYSQL_PORT)"
 mkdir -p "$state"
 harness/services.sh start "$state/services"
 redis FLUSHALL >/dev/null
-sql -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint'
+sql -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint, BackfillFailedEntry, BackfillLease'
 echo "Redis and MySQL are empty: no search finds anything yet."
 
 say "A Rekor log of 1,500 entries ($(wc -l <"$corpus") real bodies, replayed as distinct entries)"

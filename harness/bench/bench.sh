@@ -217,7 +217,7 @@ mysql_cli() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -utest -pzaphod 
 flush() {
     case $1 in
     redis | redis-hot) redis_cli FLUSHALL >/dev/null ;;
-    mysql) mysql_cli -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint' ;;
+    mysql) mysql_cli -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint, BackfillFailedEntry, BackfillLease' ;;
     dry) ;;
     esac
     # A hook for the phase (e.g. pre-filling lists), after every flush.
