@@ -366,6 +366,54 @@ fn killed_and_resumed<B: IndexBackend>() {
     );
 }
 
+/// `--shard-count 2` over the database: each process reads its own part
+/// (one of them across the tree boundary's far side), under its own
+/// checkpoint, and the union is the whole index.
+fn shards_split_the_database<B: IndexBackend>() {
+    let fx = Fixture::<B>::sharded("trillian-shards", INACTIVE);
+    let trillian = TrillianDb::of(&fx, &format!("{}_shards", B::NAME));
+    let size = fx.size();
+    let end = (size - 1).to_string();
+    for index in ["0", "1"] {
+        let flags = ["--shard-count", "2", "--shard-index", index, "--end", &end];
+        let out = tool::run(&args(&fx, &trillian, &flags), &[]);
+        let part = if index == "0" {
+            0..size.div_ceil(2)
+        } else {
+            size.div_ceil(2)..size
+        };
+        out.expect_code(fx.expected_exit(part.clone()), &format!("shard {index}"));
+        let line = format!("indices {}..={}", part.start, part.end - 1);
+        assert!(
+            out.line_with(&line).is_some(),
+            "shard {index} logs {line:?}:\n{}",
+            out.stderr
+        );
+        let name = format!("{}:shard-{index}-of-2", fx.name);
+        assert_eq!(
+            fx.backend.checkpoint(&name).map(|c| c.last_completed_index),
+            Some(part.end - 1)
+        );
+        fx.backend.delete_checkpoint(&name);
+        fx.backend.delete_failures(&name);
+    }
+    assert_same(
+        &fx.snapshot(),
+        &fx.expected(0..size),
+        "union of the two shards",
+    );
+}
+
+#[test]
+fn redis_shards_split_the_database() {
+    shards_split_the_database::<RedisBackend>();
+}
+
+#[test]
+fn mysql_shards_split_the_database() {
+    shards_split_the_database::<MysqlBackend>();
+}
+
 /// An in-toto statement as Rekor stores it (`attestation`); its subject
 /// digest becomes a key of the entry.
 const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1",
