@@ -87,6 +87,21 @@ pub struct Args {
     #[argh(option)]
     pub mysql_dsn: Option<String>,
 
+    /// read the entries from Trillian's MySQL database instead of Rekor's
+    /// API: a Go DSN or mysql:// URL, read-only user (or set TRILLIAN_MYSQL_DSN)
+    #[argh(option)]
+    pub trillian_mysql_dsn: Option<String>,
+
+    /// the log's Trillian tree IDs, oldest first, comma-separated (default:
+    /// the shards GET /api/v1/log of --rekor-address lists)
+    #[argh(option)]
+    pub trillian_tree_ids: Option<String>,
+
+    /// with --trillian-mysql-dsn: fetch the attestation of each intoto and
+    /// cose entry through --rekor-address (Trillian holds none)
+    #[argh(switch)]
+    pub attestations_from_rekor: bool,
+
     /// first log index to index, inclusive (default 0)
     #[argh(option)]
     pub start: Option<u64>,
@@ -258,6 +273,8 @@ const SWITCHES: &[&str] = &[
     "insecure-skip-verify",
     "dry-run",
     "reset-checkpoint",
+    "verify-log",
+    "attestations-from-rekor",
     "version",
     "help",
 ];
@@ -350,6 +367,22 @@ mod tests {
         );
         assert!(normalize_go_args(&["--dry-run=maybe".to_string()]).is_err());
         assert!(normalize_go_args(&["---x".to_string()]).is_err());
+    }
+
+    #[test]
+    fn switches_take_no_value() {
+        // A switch missing from SWITCHES would swallow the next flag.
+        let a = parse(&["--verify-log", "--end", "3"]).unwrap();
+        assert!(a.verify_log);
+        assert_eq!(a.end, Some(3));
+        let a = parse(&["-attestations-from-rekor", "-end", "4"]).unwrap();
+        assert!(a.attestations_from_rekor);
+        assert_eq!(a.end, Some(4));
+        assert!(
+            !parse(&["--attestations-from-rekor=false"])
+                .unwrap()
+                .attestations_from_rekor
+        );
     }
 
     #[test]

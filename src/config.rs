@@ -94,6 +94,22 @@ pub enum BackendChoice {
     },
 }
 
+/// Where the entries are read from.
+#[derive(Debug, Clone)]
+pub enum SourceChoice {
+    /// Rekor's API at `--rekor-address`.
+    RekorApi,
+    /// Trillian's database (`--trillian-mysql-dsn`). The layout comes from
+    /// `tree_ids` (oldest first) or, when empty, from `GET /api/v1/log`.
+    Trillian {
+        dsn: MysqlDsn,
+        tree_ids: Vec<i64>,
+        /// `--attestations-from-rekor`: the attestations of intoto and
+        /// cose entries through the API.
+        attestations_from_rekor: bool,
+    },
+}
+
 /// What to do with checkpoints.
 #[derive(Debug, Clone)]
 pub struct CheckpointPolicy {
@@ -108,7 +124,10 @@ pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 1000;
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Rekor's API; its address is empty only with the Trillian source and
+    /// `--trillian-tree-ids`, when nothing is asked of Rekor.
     pub rekor: RekorConfig,
+    pub source: SourceChoice,
     pub backend: BackendChoice,
     /// `--start` as given; `None` means "0, or resume from the checkpoint".
     pub start: Option<u64>,
@@ -150,7 +169,19 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, UsageError> {
         let backend = backend_choice(program, args, env)?;
-        let rekor = rekor_config(args)?;
+        let source = source_choice(args, env)?;
+        let needs_rekor = match &source {
+            SourceChoice::RekorApi => true,
+            SourceChoice::Trillian {
+                tree_ids,
+                attestations_from_rekor,
+                ..
+            } => tree_ids.is_empty() || *attestations_from_rekor,
+        };
+        let rekor = rekor_config(args, needs_rekor)?;
+        if args.verify_log && !matches!(source, SourceChoice::RekorApi) {
+            return usage("--verify-log needs the Rekor API source (not --trillian-mysql-dsn)");
+        }
         let concurrency = match args.concurrency {
             None => NonZeroUsize::MIN,
             Some(n) => match NonZeroUsize::new(n) {
@@ -189,6 +220,7 @@ impl Config {
         }
         Ok(Config {
             rekor,
+            source,
             backend,
             start,
             end,
@@ -498,24 +530,59 @@ fn redis_choice(
     })
 }
 
-fn rekor_config(args: &Args) -> Result<RekorConfig, UsageError> {
-    let Some(address) = args.rekor_address.as_deref().filter(|a| !a.is_empty()) else {
-        return usage("--rekor-address must be set");
+/// `--trillian-mysql-dsn` (or `TRILLIAN_MYSQL_DSN`) and `--trillian-tree-ids`.
+fn source_choice(
+    args: &Args,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<SourceChoice, UsageError> {
+    let Some(dsn) = args
+        .trillian_mysql_dsn
+        .clone()
+        .or_else(|| env("TRILLIAN_MYSQL_DSN"))
+    else {
+        if args.trillian_tree_ids.is_some() {
+            return usage("--trillian-tree-ids needs --trillian-mysql-dsn");
+        }
+        if args.attestations_from_rekor {
+            return usage("--attestations-from-rekor needs --trillian-mysql-dsn");
+        }
+        return Ok(SourceChoice::RekorApi);
     };
-    let lower = address.to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return usage(format!(
-            "--rekor-address must be an http:// or https:// URL, got {address:?}"
-        ));
+    if dsn.is_empty() {
+        return usage("--trillian-mysql-dsn is empty");
     }
-    let after_scheme = &address[address.find("://").map_or(0, |i| i + 3)..];
-    if after_scheme.is_empty() || after_scheme.starts_with('/') {
-        return usage(format!("--rekor-address has no host: {address:?}"));
-    }
-    if address.contains(['?', '#']) || address.chars().any(char::is_whitespace) {
-        return usage(format!(
-            "--rekor-address must be a plain base URL (no query, fragment or spaces): {address:?}"
-        ));
+    // The parser names the backend's flag; this is the source's.
+    let dsn = MysqlDsn::parse(&dsn)
+        .map_err(|e| UsageError(e.replacen("--mysql-dsn", "--trillian-mysql-dsn", 1)))?;
+    let tree_ids = match &args.trillian_tree_ids {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|id| match id.trim().parse::<i64>() {
+                Ok(id) if id > 0 => Ok(id),
+                _ => usage(format!(
+                    "--trillian-tree-ids: {id:?} is not a Trillian tree ID (a positive int64)"
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(SourceChoice::Trillian {
+        dsn,
+        tree_ids,
+        attestations_from_rekor: args.attestations_from_rekor,
+    })
+}
+
+/// `required`: false when nothing is asked of Rekor (the Trillian source
+/// with its tree IDs given); the address is then empty unless set.
+fn rekor_config(args: &Args, required: bool) -> Result<RekorConfig, UsageError> {
+    let address = match args.rekor_address.as_deref().filter(|a| !a.is_empty()) {
+        Some(address) => address,
+        None if !required => "",
+        None => return usage("--rekor-address must be set"),
+    };
+    if !address.is_empty() {
+        check_rekor_address(address)?;
     }
     let mut headers = Vec::with_capacity(args.rekor_header.len());
     for header in &args.rekor_header {
@@ -566,6 +633,26 @@ fn rekor_config(args: &Args) -> Result<RekorConfig, UsageError> {
     })
 }
 
+/// `--rekor-address` is a plain http(s) base URL with a host.
+fn check_rekor_address(address: &str) -> Result<(), UsageError> {
+    let lower = address.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return usage(format!(
+            "--rekor-address must be an http:// or https:// URL, got {address:?}"
+        ));
+    }
+    let after_scheme = &address[address.find("://").map_or(0, |i| i + 3)..];
+    if after_scheme.is_empty() || after_scheme.starts_with('/') {
+        return usage(format!("--rekor-address has no host: {address:?}"));
+    }
+    if address.contains(['?', '#']) || address.chars().any(char::is_whitespace) {
+        return usage(format!(
+            "--rekor-address must be a plain base URL (no query, fragment or spaces): {address:?}"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -600,6 +687,60 @@ mod tests {
         assert!(c.rekor.keepalive);
         assert_eq!(c.checkpoint.interval.map(|n| n.get()), Some(1000));
         assert_eq!(c.checkpoint.name.as_str(), "default");
+    }
+
+    #[test]
+    fn trillian_source_flags() {
+        const REDIS: [&str; 2] = ["--redis-hostname=h", "--redis-port=1"];
+        let dsn = "--trillian-mysql-dsn=reader:s3cret@tcp(db:3306)/trillian";
+        let c = config(&[&REDIS[..], &[dsn, "--trillian-tree-ids=7, 9"]].concat()).unwrap();
+        match &c.source {
+            SourceChoice::Trillian { dsn, tree_ids, .. } => {
+                assert_eq!(dsn.describe(), "mysql reader@db:3306/trillian");
+                assert_eq!(tree_ids, &[7, 9]);
+            }
+            other => panic!("expected the Trillian source, got {other:?}"),
+        }
+        assert_eq!(c.rekor.address, "", "no Rekor needed with tree IDs");
+        let c = config(&[&REDIS[..], &[REKOR, dsn]].concat()).unwrap();
+        assert!(
+            matches!(&c.source, SourceChoice::Trillian { tree_ids, .. } if tree_ids.is_empty())
+        );
+        let from_env = |name: &str| (name == "TRILLIAN_MYSQL_DSN").then(|| "u:p@/t".to_string());
+        let c = Config::from_args(&args(&[&REDIS[..], &[REKOR]].concat()), &from_env).unwrap();
+        assert!(matches!(c.source, SourceChoice::Trillian { .. }));
+        assert!(matches!(
+            config(&[&REDIS[..], &[REKOR]].concat()).unwrap().source,
+            SourceChoice::RekorApi
+        ));
+
+        let err = |l: &[&str]| config(&[&REDIS[..], l].concat()).unwrap_err().0;
+        assert!(err(&[dsn]).contains("--rekor-address must be set"));
+        assert!(err(&[REKOR, "--trillian-tree-ids=1"]).contains("needs --trillian-mysql-dsn"));
+        assert!(err(&[REKOR, "--attestations-from-rekor"]).contains("needs --trillian-mysql-dsn"));
+        let ids = "--trillian-tree-ids=1";
+        assert!(
+            err(&[dsn, ids, "--attestations-from-rekor"]).contains("--rekor-address must be set")
+        );
+        let c = config(&[&REDIS[..], &[REKOR, dsn, ids, "-attestations-from-rekor"]].concat());
+        assert!(matches!(
+            c.unwrap().source,
+            SourceChoice::Trillian {
+                attestations_from_rekor: true,
+                ..
+            }
+        ));
+        assert!(err(&[dsn, "--trillian-tree-ids=1,x"]).contains("\"x\" is not a Trillian tree ID"));
+        assert!(err(&[dsn, "--trillian-tree-ids=0"]).contains("not a Trillian tree ID"));
+        assert!(err(&[REKOR, dsn, "--verify-log"]).contains("--verify-log needs the Rekor API"));
+        let bad = err(&[
+            "--trillian-mysql-dsn=reader:s3cret@udp(db:1)/t",
+            "--trillian-tree-ids=1",
+        ]);
+        assert!(
+            bad.starts_with("invalid --trillian-mysql-dsn") && !bad.contains("s3cret"),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct Counters {
     failed_by_kind: [AtomicU64; ErrorKind::ALL.len()],
     /// The retry step of stored failure records: entries, cleared, still failing.
     retried: [AtomicU64; 3],
+    /// Entries indexed without their attestation; `NONE` while the source
+    /// has reported nothing (the API serves attestations).
+    attestations_not_fetched: AtomicU64,
 }
 
 /// The counters at one moment.
@@ -51,6 +54,9 @@ pub struct Totals {
     pub failed_by_kind: [u64; ErrorKind::ALL.len()],
     /// What retrying the stored failure records did.
     pub retried: Retried,
+    /// Entries whose attestation-derived keys were not computed, because
+    /// the source holds no attestations; `None` when it serves them.
+    pub attestations_not_fetched: Option<u64>,
 }
 
 impl Totals {
@@ -97,7 +103,18 @@ impl Counters {
             saved: AtomicU64::new(NONE),
             failed_by_kind: Default::default(),
             retried: Default::default(),
+            attestations_not_fetched: AtomicU64::new(NONE),
         }
+    }
+
+    /// `n` more entries indexed without their attestation (0 still says
+    /// the source is one without attestations).
+    pub fn attestations_not_fetched(&self, n: u64) {
+        let _ =
+            self.attestations_not_fetched
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |was| {
+                    Some(if was == NONE { n } else { was + n })
+                });
     }
 
     /// The range is planned: `resume_at..=end`, with the checkpoint (if
@@ -157,6 +174,10 @@ impl Counters {
                 cleared: self.retried[1].load(Ordering::SeqCst),
                 still_failing: self.retried[2].load(Ordering::SeqCst),
             },
+            attestations_not_fetched: match self.attestations_not_fetched.load(Ordering::SeqCst) {
+                NONE => None,
+                n => Some(n),
+            },
         }
     }
 }
@@ -182,5 +203,16 @@ mod tests {
         assert_eq!((t.indexed, t.failed, t.keys_written), (8, 2, 30));
         assert_eq!((t.watermark, t.saved), (Some(110), Some(109)));
         assert_eq!(t.remaining(), 90);
+    }
+
+    #[test]
+    fn attestations_not_fetched_is_absent_until_a_source_reports() {
+        let c = Counters::new();
+        assert_eq!(c.totals().attestations_not_fetched, None);
+        c.attestations_not_fetched(0);
+        assert_eq!(c.totals().attestations_not_fetched, Some(0));
+        c.attestations_not_fetched(3);
+        c.attestations_not_fetched(2);
+        assert_eq!(c.totals().attestations_not_fetched, Some(5));
     }
 }

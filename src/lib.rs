@@ -37,6 +37,7 @@ pub mod rekor;
 pub mod retry;
 pub mod shard;
 pub mod sink;
+pub mod source;
 pub mod summary;
 pub mod tls;
 pub mod verify;

@@ -95,6 +95,11 @@ impl LogLayout {
             .fold(0u64, |sum, t| sum.saturating_add(t.size))
     }
 
+    /// Every tree, in global index order.
+    pub fn trees(&self) -> &[Tree] {
+        &self.trees
+    }
+
     /// The active tree (the last one).
     pub fn active(&self) -> &Tree {
         // `new` always pushes the active tree.

@@ -37,6 +37,7 @@ use crate::progress::Progress;
 use crate::rekor::{FetchError, RekorClient};
 use crate::retry::{retry_recorded, RetryOutcome};
 use crate::sink::{Backend, DrySink, Sink};
+use crate::source::{self, EntryReader, EntrySource};
 use crate::verify::key::LogKey;
 use crate::verify::LogVerifier;
 use crate::worker::{process_chunk, ChunkError, Completion, EntryFailure};
@@ -270,21 +271,29 @@ pub fn run(
     backend: &dyn Backend,
     shared: Arc<Shared>,
 ) -> anyhow::Result<RunOutcome> {
-    let client = RekorClient::new(
+    let client = Arc::new(RekorClient::new(
         &config.rekor,
         Arc::clone(&shared.stop),
         config.concurrency.get(),
-    );
+    ));
     let verifier = match config.verify_log {
         true => Some(log_verifier(config, &client)?),
         false => None,
     };
-    let work = match prepare(config, backend, &client, verifier.as_ref(), &shared)? {
+    let source = match source::open(config, &client) {
+        Ok(source) => source,
+        Err(FetchError::Cancelled) => return Ok(RunOutcome::Interrupted),
+        Err(FetchError::Fatal(e)) => return Err(e.context("opening the entry source")),
+    };
+    let work = match prepare(config, backend, source.as_ref(), verifier.as_ref(), &shared)? {
         Prepared::NothingToDo => return Ok(RunOutcome::Complete),
         Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
         Prepared::Run(work) => work,
     };
-    let failures = dispatch(config, backend, &client, verifier.as_ref(), work, &shared)?;
+    let Some(readers) = open_readers(source.as_ref(), config.concurrency.get())? else {
+        return Ok(RunOutcome::Interrupted);
+    };
+    let failures = dispatch(config, backend, readers, verifier.as_ref(), work, &shared)?;
     outcome(&failures, &shared)
 }
 
@@ -347,24 +356,21 @@ enum Prepared {
 fn prepare(
     config: &Config,
     backend: &dyn Backend,
-    client: &RekorClient,
+    source: &dyn EntrySource,
     verifier: Option<&LogVerifier>,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<Prepared> {
-    let info = match client.log_info() {
+    let info = match source.layout() {
         Ok(info) => info,
         Err(FetchError::Cancelled) => return Ok(Prepared::Interrupted),
         Err(FetchError::Fatal(e)) => {
-            return Err(e.context(format!(
-                "reading the log size from {}",
-                config.rekor.address
-            )))
+            return Err(e.context(format!("reading the log size from {}", source.describe())))
         }
     };
     let last = info.total_size().checked_sub(1);
     log::info!(
-        "Rekor {}: {} entries (active shard {} of {} entries, {} inactive shard(s)); backend {}{}",
-        config.rekor.address,
+        "{}: {} entries (active shard {} of {} entries, {} inactive shard(s)); backend {}{}",
+        source.describe(),
         info.total_size(),
         info.active().tree_id,
         info.active().size,
@@ -427,10 +433,17 @@ fn prepare(
         let mut sink = backend
             .connect_sink()
             .context("connecting to the backend")?;
+        let mut reader = match source.reader() {
+            Ok(reader) => reader,
+            Err(FetchError::Cancelled) => return Ok(Prepared::Interrupted),
+            Err(FetchError::Fatal(e)) => {
+                return Err(e.context(format!("opening {}", source.describe())))
+            }
+        };
         let outcome = retry_recorded(
             records.as_mut(),
             name,
-            client,
+            reader.as_mut(),
             verifier,
             sink.as_mut(),
             info.total_size(),
@@ -515,7 +528,7 @@ fn open_checkpoint(
 fn dispatch(
     config: &Config,
     backend: &dyn Backend,
-    client: &RekorClient,
+    readers: Vec<Box<dyn EntryReader>>,
     verifier: Option<&LogVerifier>,
     work: Work,
     shared: &Arc<Shared>,
@@ -590,9 +603,9 @@ fn dispatch(
     let (chunks_tx, chunks_rx) = crossbeam_channel::bounded::<RangeInclusive<u64>>(0);
     let window = WINDOW_PER_WORKER * workers as u64;
     pool.in_place_scope(|scope| {
-        for sink in sinks {
+        for (sink, reader) in sinks.into_iter().zip(readers) {
             let (chunks, done, shared) = (chunks_rx.clone(), done_tx.clone(), &**shared);
-            scope.spawn(move |_| work_loop(sink, &chunks, client, verifier, shared, &done));
+            scope.spawn(move |_| work_loop(sink, reader, &chunks, verifier, shared, &done));
         }
         drop(chunks_rx);
         feed(resume_at..=end, window, shared, &chunks_tx);
@@ -699,12 +712,30 @@ fn feed(
     }
 }
 
-/// One worker: processes the chunks it receives with its own sink until
-/// the feed ends.
+/// One reader per worker; `None` when the run stopped while opening them.
+fn open_readers(
+    source: &dyn EntrySource,
+    workers: usize,
+) -> anyhow::Result<Option<Vec<Box<dyn EntryReader>>>> {
+    let mut readers = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        match source.reader() {
+            Ok(reader) => readers.push(reader),
+            Err(FetchError::Cancelled) => return Ok(None),
+            Err(FetchError::Fatal(e)) => {
+                return Err(e.context(format!("opening {}", source.describe())))
+            }
+        }
+    }
+    Ok(Some(readers))
+}
+
+/// One worker: processes the chunks it receives with its own sink and
+/// reader until the feed ends.
 fn work_loop(
     mut sink: Box<dyn Sink>,
+    mut reader: Box<dyn EntryReader>,
     chunks: &Receiver<RangeInclusive<u64>>,
-    client: &RekorClient,
     verifier: Option<&LogVerifier>,
     shared: &Shared,
     done: &crossbeam_channel::Sender<Completion>,
@@ -715,7 +746,14 @@ fn work_loop(
         // and the dispatcher waiting for it for ever.
         let first = *indices.start();
         let ran = crate::panics::catch(|| {
-            run_chunk(indices, client, verifier, sink.as_mut(), shared, done)
+            run_chunk(
+                indices,
+                reader.as_mut(),
+                verifier,
+                sink.as_mut(),
+                shared,
+                done,
+            )
         });
         if let Err(panic) = ran {
             shared.fail(anyhow!(
@@ -727,7 +765,7 @@ fn work_loop(
 
 fn run_chunk(
     indices: RangeInclusive<u64>,
-    client: &RekorClient,
+    reader: &mut dyn EntryReader,
     verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
     shared: &Shared,
@@ -736,8 +774,11 @@ fn run_chunk(
     if shared.stop.load(Ordering::SeqCst) {
         return;
     }
-    match process_chunk(indices.clone(), client, verifier, sink) {
+    match process_chunk(indices.clone(), reader, verifier, sink) {
         Ok(completion) => {
+            if let Some(n) = reader.attestations_not_fetched() {
+                shared.counters.attestations_not_fetched(n);
+            }
             // The receiver only goes away after every sender is dropped.
             let _ = done.send(completion);
         }

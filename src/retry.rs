@@ -11,8 +11,9 @@ use anyhow::Context;
 use crate::checkpoint::CheckpointName;
 use crate::counters::Counters;
 use crate::failures::FailureStore;
-use crate::rekor::{FetchError, RekorClient};
+use crate::rekor::FetchError;
 use crate::sink::Sink;
+use crate::source::EntryReader;
 use crate::verify::LogVerifier;
 use crate::worker::{process_chunk, ChunkError};
 
@@ -39,7 +40,7 @@ pub enum RetryOutcome {
 pub fn retry_recorded(
     store: &mut dyn FailureStore,
     name: &CheckpointName,
-    client: &RekorClient,
+    reader: &mut dyn EntryReader,
     verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
     log_size: u64,
@@ -62,7 +63,7 @@ pub fn retry_recorded(
     let mut retried = Retried::default();
     for record in records {
         let index = record.log_index;
-        let completion = match process_chunk(index..=index, client, verifier, sink) {
+        let completion = match process_chunk(index..=index, reader, verifier, sink) {
             Ok(completion) => completion,
             Err(ChunkError::Fetch(FetchError::Cancelled)) => return Ok(RetryOutcome::Interrupted),
             Err(ChunkError::Fetch(FetchError::Fatal(e))) => {

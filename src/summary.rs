@@ -30,6 +30,10 @@ struct Summary<'a> {
     failed_by_kind: BTreeMap<&'static str, u64>,
     /// The retry of stored failure records at the start of the run.
     retried: Retried,
+    /// Entries indexed without the keys of their attestation (a source
+    /// without attestations: Trillian's database); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attestations_not_fetched: Option<u64>,
     duration_seconds: f64,
     /// Lowest index of the range not yet complete.
     watermark: Option<u64>,
@@ -98,6 +102,7 @@ fn summary(
             cleared: totals.retried.cleared,
             still_failing: totals.retried.still_failing,
         },
+        attestations_not_fetched: totals.attestations_not_fetched,
         duration_seconds: (totals.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         watermark: totals.watermark,
         checkpoint: checkpoint.map(|name| Checkpoint {

@@ -17,22 +17,12 @@ use support::{Fixture, Rng};
 
 const EXIT_VERIFICATION_FAILED: i32 = 5;
 
-/// The audit's JSON summary (the last stdout line).
-fn summary(out: &Outcome) -> Value {
-    let line = out
-        .stdout
-        .lines()
-        .last()
-        .unwrap_or_else(|| panic!("no summary on stdout; stderr:\n{}", out.stderr));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("summary {line:?}: {e}"))
-}
-
 /// Runs an audit and checks its status and pair counts.
 #[track_caller]
 fn audit<B: IndexBackend>(fx: &Fixture<B>, code: i32, missing: u64, mis_cased: u64) -> Value {
     let out = fx.run(&["audit", "--summary", "json"]);
     out.expect_code(code, "audit");
-    let v = summary(&out);
+    let v = out.summary();
     assert_eq!(
         (v["missing"].as_u64(), v["misCased"].as_u64()),
         (Some(missing), Some(mis_cased)),

@@ -14,19 +14,8 @@ use crate::support;
 use support::backend::IndexBackend;
 use support::mysql_backend::MysqlBackend;
 use support::redis_backend::RedisBackend;
-use support::tool::{self, Outcome, EXIT_ENTRY_FAILURES, EXIT_FATAL, EXIT_OK};
+use support::tool::{self, EXIT_ENTRY_FAILURES, EXIT_FATAL, EXIT_OK};
 use support::Fixture;
-
-/// The run's `--summary json` line.
-fn summary(out: &Outcome) -> serde_json::Value {
-    let line = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| panic!("no summary line on stdout:\n{}", out.stdout));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("summary is not JSON ({e}): {line}"))
-}
 
 /// A record for an entry the server broke, then serves fine again: the
 /// rerun (nothing new to do) retries every record, removes that one and
@@ -50,7 +39,7 @@ fn records_retried_and_cleared<B: IndexBackend>() {
     assert_eq!(records[&broken].uuid, fx.entry(broken).uuid);
     assert!(records.values().all(|r| r.attempts == 1), "{records:?}");
     assert_eq!(
-        summary(&out)["failedByKind"]["decode"],
+        out.summary()["failedByKind"]["decode"],
         records.values().filter(|r| r.kind == "decode").count()
     );
 
@@ -59,7 +48,7 @@ fn records_retried_and_cleared<B: IndexBackend>() {
     let out = fx.run(&["--summary", "json"]);
     out.expect_code(EXIT_OK, "rerun: the range is done, the records retried");
     assert!(out.line_with("Nothing to do").is_some(), "{}", out.stderr);
-    let retried = &summary(&out)["retried"];
+    let retried = &out.summary()["retried"];
     let n = failing.len() as u64;
     assert_eq!(
         (
@@ -91,7 +80,7 @@ fn unreadable_index_recorded<B: IndexBackend>() {
     let records = fx.failures();
     assert_eq!(records[&bad].kind, "unreadable", "{records:?}");
     assert!(records[&bad].error.contains("500"), "{:?}", records[&bad]);
-    assert_eq!(summary(&out)["failedByKind"]["unreadable"], 1);
+    assert_eq!(out.summary()["failedByKind"]["unreadable"], 1);
     assert_eq!(
         fx.checkpoint().map(|c| c.last_completed_index),
         Some(size - 1)
@@ -107,7 +96,7 @@ fn unreadable_index_recorded<B: IndexBackend>() {
     let out = fx.run(&["--summary", "json"]);
     out.expect_code(EXIT_OK, "rerun");
     assert!(!fx.failures().contains_key(&bad));
-    assert_eq!(summary(&out)["retried"]["cleared"], 1);
+    assert_eq!(out.summary()["retried"]["cleared"], 1);
     support::backend::assert_same(&fx.snapshot(), &fx.expected(0..size), "after the rerun");
 }
 

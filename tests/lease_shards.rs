@@ -46,14 +46,14 @@ impl Leases for RedisBackend {
     }
 
     fn steal_lease(&self, name: &str) -> Box<dyn std::any::Any> {
+        let key = format!("rekor-backfill:lock:{name}");
         let _: () = redis_connection(self)
-            .set_ex(
-                format!("rekor-backfill:lock:{name}"),
-                "thief/1/000000@2026-01-01T00:00:00Z",
-                600,
-            )
+            .set_ex(&key, "thief/1/000000@2026-01-01T00:00:00Z", 600)
             .expect("SET");
-        Box::new(())
+        Box::new(RedisThief {
+            backend: self.clone(),
+            key,
+        })
     }
 
     fn strip_binding(&self, name: &str) {
@@ -71,6 +71,19 @@ impl Leases for RedisBackend {
             .expect("GET checkpoint");
         let v: serde_json::Value = serde_json::from_str(&text?).expect("checkpoint JSON");
         v.get("log").cloned()
+    }
+}
+
+/// A stolen Redis lease, given back when the test ends (pass or fail), so
+/// a rerun within its time to live does not find it.
+struct RedisThief {
+    backend: RedisBackend,
+    key: String,
+}
+
+impl Drop for RedisThief {
+    fn drop(&mut self) {
+        let _: redis::RedisResult<()> = redis_connection(&self.backend).del(&self.key);
     }
 }
 

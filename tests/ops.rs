@@ -20,20 +20,10 @@ use crate::support::{self, Fixture};
 
 const PATIENCE: Duration = Duration::from_secs(60);
 
-/// The JSON summary: the last stdout line.
-fn summary(out: &Outcome) -> Value {
-    let line = out
-        .stdout
-        .lines()
-        .last()
-        .unwrap_or_else(|| panic!("no summary on stdout\n--- stderr ---\n{}", out.stderr));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("summary is not JSON ({e}): {line}"))
-}
-
 /// Runs, checks the status, and that the summary reports the same one.
 fn expect_status(out: &Outcome, code: i32, what: &str) -> Value {
     out.expect_code(code, what);
-    let s = summary(out);
+    let s = out.summary();
     assert_eq!(s["exitStatus"], code, "{what}: summary {s}");
     s
 }

@@ -36,4 +36,5 @@ mod scenarios_redis;
 mod sink_mysql;
 mod sink_redis;
 mod tls_trust;
+mod trillian_source;
 mod verify_log;

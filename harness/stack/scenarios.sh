@@ -7,6 +7,8 @@
 #                        wipe; every difference classified (stack-rules.json);
 #                        every key and populate's probes searched through the
 #                        server
+#   1t  ground-truth-trillian  the same index read from Trillian's database
+#                        (--trillian-mysql-dsn, --attestations-from-rekor)
 #   2a-d upstream-*      rekor's tests/backfill-test.sh: from scratch, upper
 #                        half removed, sparse removal, rerun of a complete index
 #   3a-e checkpoint/cron checkpoint interval, resume after uploads,
@@ -323,6 +325,26 @@ print("%d server pairs: %d same, %d documented (%s), %d unexplained; %d keys and
     ("; %d pending (not implemented yet: %s)" % (tot("pending"), " ".join(pend))) if pend else ""))
 PY
 )"
+}
+
+# ------------------------------------------------------------------ 1t ground truth, Trillian source
+
+# Scenario 1's range read from Trillian's database instead of the API (the
+# layout from GET /api/v1/log, the attestations of intoto/cose entries
+# through the API): the index must be scenario 1's exactly.
+s1t_trillian() {
+    start
+    local rc dsn summary
+    dsn="$STACK_MYSQL_USER:$STACK_MYSQL_PASSWORD@tcp(127.0.0.1:$STACK_MYSQL_PORT)/$TRILLIAN_DB"
+    st wipe
+    rb gt-trillian --start 0 --end "$END" --concurrency 4 --checkpoint-interval 10 --reset-checkpoint \
+        --trillian-mysql-dsn "$dsn" --attestations-from-rekor --summary json; rc=$?
+    rb_ok gt-trillian "$rc" || bad "$(rb_why gt-trillian "$rc")"
+    has_log gt-trillian "Trillian database mysql" || bad "the run did not read from Trillian's database"
+    summary="$(grep '^{' "$W/logs/gt-trillian.log" | tail -n 1)"
+    [[ "$summary" == *'"attestationsNotFetched":0'* ]] || bad "attestations not fetched: ${summary:0:200}"
+    same_as_truth gt-trillian
+    verdict 1t ground-truth-trillian "index equals scenario 1's (API source)$(pending_note gt-trillian)"
 }
 
 # ------------------------------------------------------------------ 5 Go side by side
@@ -771,7 +793,7 @@ s6_indexed_job() {
 
 # ------------------------------------------------------------------ per backend
 
-ALL_SCENARIOS=("1 ground-truth" "5 go-side-by-side" "2a upstream-from-scratch" "2b upstream-upper-half"
+ALL_SCENARIOS=("1 ground-truth" "1t ground-truth-trillian" "5 go-side-by-side" "2a upstream-from-scratch" "2b upstream-upper-half"
     "2c upstream-sparse" "2d upstream-rerun-noop" "4a kill-9-x5" "4b restart-rekor-server"
     "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "4f restart-redis-quick" "4g batch-rejected" "3a checkpoint-interval"
     "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20"
@@ -812,6 +834,7 @@ run_backend() {
         --out "$W/hits-server.json" 2>"$W/logs/probes-server.err" || { fail_all "rekor-cli search failed on the server's index"; return; }
     note "$B: $size entries, $(wc -l <"$W/server.tsv") server pairs; scenarios"
     s1_ground_truth
+    want 1t && s1t_trillian
     want 5 && s5_go
     want 7 && s7_audit
     want 9 && s9_verify

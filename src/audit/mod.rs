@@ -46,7 +46,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 pub use self::tally::{Counts, Example, Presence, Tally};
-use crate::config::{Config, UsageError};
+use crate::config::{Config, SourceChoice, UsageError};
 use crate::counters::Totals;
 use crate::entry;
 use crate::exit::ExitStatus;
@@ -159,8 +159,14 @@ fn finish(
     }
 }
 
-/// Flags of a backfill that write, which an audit never does.
+/// Flags of a backfill that write, which an audit never does, and the
+/// Trillian source (an audit reads through the API).
 fn check_flags(config: &Config) -> Result<(), UsageError> {
+    if !matches!(config.source, SourceChoice::RekorApi) {
+        return Err(UsageError(
+            "audit reads the entries through Rekor's API: --trillian-mysql-dsn (or TRILLIAN_MYSQL_DSN) does not apply".into(),
+        ));
+    }
     let writes = [
         (config.dry_run, "--dry-run"),
         (config.checkpoint.reset, "--reset-checkpoint"),
@@ -419,5 +425,17 @@ mod tests {
             .unwrap_err()
             .0
             .contains("--reset-checkpoint"));
+        let args = crate::cli::Args {
+            rekor_address: Some("http://localhost:1".into()),
+            redis_hostname: Some("localhost".into()),
+            redis_port: Some("1".into()),
+            trillian_mysql_dsn: Some("u:p@tcp(h:1)/trillian".into()),
+            ..Default::default()
+        };
+        let config = Config::from_args(&args, &|_| None).unwrap();
+        assert!(check_flags(&config)
+            .unwrap_err()
+            .0
+            .contains("--trillian-mysql-dsn"));
     }
 }

@@ -7,8 +7,8 @@
 use super::gojson::Value;
 use super::spec::{self, Hash};
 use super::{sha256_hex, KeyError};
+use crate::pki::key_cache;
 use crate::pki::minisign::MinisignKey;
-use crate::pki::pgp::PgpKey;
 use crate::pki::ssh::SshKey;
 use crate::pki::x509::X509Key;
 use crate::pki::PublicKey;
@@ -94,7 +94,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
         "x509" => Box::new(X509Key::parse(&key_content)?),
         "minisign" => Box::new(MinisignKey::parse(&key_content)?),
         "ssh" => Box::new(SshKey::parse(&key_content)?),
-        _ => Box::new(PgpKey::parse(&key_content)?),
+        _ => Box::new(key_cache::pgp(&key_content)?),
     };
     let mut keys = Vec::new();
     if let Ok(canonical) = key.canonical_value() {

@@ -8,7 +8,7 @@
 use super::gojson::Value;
 use super::spec::{self, Hash};
 use super::KeyError;
-use crate::pki::pgp::PgpKey;
+use crate::pki::key_cache;
 
 pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     // DecodeEntry: publicKey first, then package.
@@ -53,7 +53,7 @@ pub fn index_keys(spec: Value<'_>) -> Result<Vec<String>, KeyError> {
     }
 
     // IndexKeys.
-    let key = PgpKey::parse(&key_content)?;
+    let key = key_cache::pgp(&key_content)?;
     let mut keys = spec::key_hash_and_subjects(&key)?;
     keys.extend(hash.and_then(|h| h.key()));
     Ok(keys)

@@ -20,6 +20,7 @@ pub mod goname;
 pub mod gostr;
 pub mod gotime;
 pub mod jcs;
+pub mod key_cache;
 pub mod minisign;
 pub mod pem;
 pub mod pgp;

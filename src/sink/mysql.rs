@@ -111,7 +111,7 @@ impl MysqlBackend {
         Ok(builder.into())
     }
 
-    pub(super) fn connect(&self) -> anyhow::Result<Conn> {
+    pub(crate) fn connect(&self) -> anyhow::Result<Conn> {
         init_tls();
         let result = match self.dsn.tls {
             MysqlTls::Disabled => Conn::new(self.opts(false)?),

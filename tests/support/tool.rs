@@ -41,6 +41,19 @@ impl Outcome {
         self
     }
 
+    /// The `--summary json` line: the last stdout line that is a JSON
+    /// object.
+    #[track_caller]
+    pub fn summary(&self) -> serde_json::Value {
+        let line = self
+            .stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_else(|| panic!("no summary on stdout\n--- stderr ---\n{}", self.stderr));
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("summary is not JSON ({e}): {line}"))
+    }
+
     /// The stderr line containing `needle`, if any.
     pub fn line_with(&self, needle: &str) -> Option<&str> {
         self.stderr.lines().find(|l| l.contains(needle))
