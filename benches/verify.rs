@@ -10,8 +10,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use sha2::{Digest, Sha256};
+
+#[path = "../tests/support/p256.rs"]
+mod p256;
 
 use rekor_backfill::rekor::{FetchedEntry, LogEvidence};
 use rekor_backfill::verify::key::LogKey;
@@ -22,14 +24,7 @@ const LOG_ID: &str = "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b95
 
 fn entry() -> (LogVerifier, FetchedEntry) {
     let rng = SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-    let pair =
-        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
-    let mut spki = vec![
-        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-    ];
-    spki.extend_from_slice(pair.public_key().as_ref());
+    let (pair, spki) = p256::key_pair(&rng);
     let key = LogKey::from_spki(&spki).unwrap();
     let sign = |m: &[u8]| pair.sign(&rng, m).unwrap().as_ref().to_vec();
 

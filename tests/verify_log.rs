@@ -7,7 +7,6 @@
 use crate::support;
 
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use serde_json::Value;
 
 use support::redis_backend::RedisBackend;
@@ -18,15 +17,7 @@ const EXIT_VERIFICATION_FAILED: i32 = 5;
 
 /// A P-256 public key as Rekor's `publicKey` endpoint serves it.
 fn p256_pem() -> Vec<u8> {
-    let rng = SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-    let pair =
-        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng).unwrap();
-    let mut spki = vec![
-        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
-        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-    ];
-    spki.extend_from_slice(pair.public_key().as_ref());
+    let (_, spki) = support::p256::key_pair(&SystemRandom::new());
     rekor_backfill::pki::pem::encode("PUBLIC KEY", &spki)
 }
 

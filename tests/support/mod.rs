@@ -16,6 +16,7 @@
 pub mod backend;
 pub mod keys;
 pub mod mysql_backend;
+pub mod p256;
 pub mod private;
 pub mod redis_backend;
 pub mod scenarios;
