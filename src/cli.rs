@@ -20,7 +20,7 @@ pub struct Args {
     #[argh(option)]
     pub rekor_header: Vec<String>,
 
-    /// retries after the first attempt of a Rekor request (default 3)
+    /// retries after the first attempt of a Rekor request (default 6)
     #[argh(option)]
     pub rekor_retry_count: Option<u32>,
 

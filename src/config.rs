@@ -67,8 +67,10 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
+        // 6 retries wait 1+2+4+8+16+30 s: a Rekor restart of 30 s is
+        // survived, a server down for good ends the run after about a minute.
         RetryPolicy {
-            retries: 3,
+            retries: 6,
             wait_min: Duration::from_secs(1),
             wait_max: Duration::from_secs(30),
         }

@@ -37,18 +37,31 @@ const MAX_KEY_CHARS: usize = 512;
 
 /// `CheckpointKey` is ascii_bin so names are case-sensitive, as in Redis.
 /// `LogShards` (the trees the range covers, JSON) came later: tables made
-/// before get it from [`ADD_LOG_SHARDS`].
+/// before get it from [`ADD_LOG_SHARDS`]. `LastUpdated` is DATETIME(6) in
+/// UTC (the session time zone): a TIMESTAMP ends in 2038 and follows the
+/// session's zone; older tables are migrated by [`MIGRATE_LAST_UPDATED`].
 const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS BackfillCheckpoint (
 		CheckpointKey VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
 		FirstIndex BIGINT,
 		LastCompletedIndex BIGINT NOT NULL,
-		LastUpdated TIMESTAMP NOT NULL,
+		LastUpdated DATETIME(6) NOT NULL,
 		LogShards TEXT NULL
 	)";
 
 const HAS_LOG_SHARDS: &str = "SELECT COUNT(*) FROM information_schema.COLUMNS \
      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'BackfillCheckpoint' AND COLUMN_NAME = 'LogShards'";
 const ADD_LOG_SHARDS: &str = "ALTER TABLE BackfillCheckpoint ADD COLUMN LogShards TEXT NULL";
+/// Whether `LastUpdated` is still the TIMESTAMP of earlier versions.
+const HAS_TIMESTAMP_LAST_UPDATED: &str = "SELECT COUNT(*) FROM information_schema.COLUMNS \
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'BackfillCheckpoint' \
+     AND COLUMN_NAME = 'LastUpdated' AND DATA_TYPE = 'timestamp'";
+/// In place; the session's zone is UTC, so the values convert to UTC.
+const MIGRATE_LAST_UPDATED: &str =
+    "ALTER TABLE BackfillCheckpoint MODIFY LastUpdated DATETIME(6) NOT NULL";
+/// Every connection: UTC for `LastUpdated`, and autocommit forced on, since
+/// a server (or proxy) defaulting to autocommit=0 would keep every write in
+/// a transaction that a reconnect silently rolls back.
+const SESSION_INIT: [&str; 2] = ["SET time_zone = '+00:00'", "SET autocommit = 1"];
 
 /// Rows per `INSERT IGNORE`: keeps statements far below the placeholder
 /// limit (65535) and the prepared-statement cache small.
@@ -86,7 +99,7 @@ impl MysqlBackend {
             .tcp_connect_timeout(dsn.connect_timeout)
             .read_timeout(dsn.read_timeout)
             .write_timeout(dsn.write_timeout)
-            .init(vec!["SET time_zone = '+00:00'"]);
+            .init(SESSION_INIT.to_vec());
         builder = match &dsn.address {
             MysqlAddress::Tcp { host, port } => builder
                 .ip_or_hostname(Some(bracket_ipv6(host)))
@@ -209,6 +222,20 @@ impl Backend for MysqlBackend {
                 conn.query_drop(ADD_LOG_SHARDS).map_err(|e| {
                     anyhow!(
                         "{}: adding column LogShards to BackfillCheckpoint failed: {e}",
+                        self.describe()
+                    )
+                })?;
+            }
+            let old: Option<i64> = conn.query_first(HAS_TIMESTAMP_LAST_UPDATED).map_err(|e| {
+                anyhow!(
+                    "{}: reading BackfillCheckpoint's columns: {e}",
+                    self.describe()
+                )
+            })?;
+            if matches!(old, Some(n) if n > 0) {
+                conn.query_drop(MIGRATE_LAST_UPDATED).map_err(|e| {
+                    anyhow!(
+                        "{}: changing BackfillCheckpoint.LastUpdated to DATETIME(6) failed: {e}",
                         self.describe()
                     )
                 })?;
@@ -397,7 +424,7 @@ impl CheckpointStore for MysqlCheckpointStore {
     fn load(&mut self, name: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
         let context = || format!("{}: loading checkpoint {name}", self.backend.describe());
         const SELECT: &str = "SELECT FirstIndex, LastCompletedIndex, \
-             CAST(UNIX_TIMESTAMP(LastUpdated) AS SIGNED), LogShards \
+             CAST(FLOOR(UNIX_TIMESTAMP(LastUpdated)) AS SIGNED), LogShards \
              FROM BackfillCheckpoint WHERE CheckpointKey = ?";
         let mut result = self.conn.exec_first(SELECT, (name.as_str(),));
         if matches!(&result, Err(mysql::Error::MySqlError(e)) if self.read_only && e.code == ER_BAD_FIELD_ERROR)
