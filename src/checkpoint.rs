@@ -182,12 +182,17 @@ impl Checkpointer {
     /// Saves if the watermark moved by the interval, or moved at all and the
     /// last save is older than a few seconds.
     pub fn maybe_save(&mut self) -> anyhow::Result<()> {
-        let moved = self.next() - self.saved_next;
-        if moved >= self.interval || (moved > 0 && self.last_save.elapsed() >= SAVE_AT_LEAST_EVERY)
-        {
+        if self.due() {
             self.save_now()?;
         }
         Ok(())
+    }
+
+    /// Whether [`Checkpointer::maybe_save`] would save now: what must be
+    /// durable before a save (failure records) is made so first.
+    pub fn due(&self) -> bool {
+        let moved = self.next() - self.saved_next;
+        moved >= self.interval || (moved > 0 && self.last_save.elapsed() >= SAVE_AT_LEAST_EVERY)
     }
 
     /// Saves if the watermark moved since the last save.

@@ -131,6 +131,16 @@ pub struct Args {
     #[argh(option)]
     pub failed_entries: Option<String>,
 
+    /// verify each entry against the log before indexing it: its signed
+    /// entry timestamp, inclusion proof and checkpoint (exit 5 on a mismatch)
+    #[argh(switch)]
+    pub verify_log: bool,
+
+    /// the log's public key (PEM) for --verify-log (default: fetched from
+    /// the server's /api/v1/log/publicKey)
+    #[argh(option)]
+    pub rekor_public_key: Option<String>,
+
     /// print version information and exit
     #[argh(switch)]
     pub version: bool,

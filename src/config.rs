@@ -127,6 +127,11 @@ pub struct Config {
     /// `--shard-count`: `start` and `end` are then this shard's part, and
     /// the checkpoint name carries the shard suffix.
     pub shard: Option<ShardPart>,
+    /// `--verify-log`: check each entry's SET, inclusion proof and
+    /// checkpoint before indexing it.
+    pub verify_log: bool,
+    /// `--rekor-public-key`: the log key, instead of asking the server.
+    pub rekor_public_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -161,6 +166,9 @@ impl Config {
             }
         }
         let shard = shard_part(args, env)?;
+        if args.rekor_public_key.is_some() && !args.verify_log {
+            return usage("--rekor-public-key needs --verify-log");
+        }
         let base_name = args.checkpoint_key.as_deref().unwrap_or("default");
         let name = match &shard {
             None => CheckpointName::parse(base_name),
@@ -198,6 +206,8 @@ impl Config {
             summary_json: summary_json(args)?,
             metrics: metrics_config(args)?,
             shard,
+            verify_log: args.verify_log,
+            rekor_public_key: args.rekor_public_key.as_ref().map(PathBuf::from),
         })
     }
 }

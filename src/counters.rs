@@ -9,6 +9,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::error::ErrorKind;
+use crate::retry::Retried;
+
 /// `saved` when nothing is saved yet.
 const NONE: u64 = u64::MAX;
 
@@ -25,10 +28,14 @@ pub struct Counters {
     watermark: AtomicU64,
     /// Last `lastCompletedIndex` known to be stored.
     saved: AtomicU64,
+    /// `failed` by [`ErrorKind::index`].
+    failed_by_kind: [AtomicU64; ErrorKind::ALL.len()],
+    /// The retry step of stored failure records: entries, cleared, still failing.
+    retried: [AtomicU64; 3],
 }
 
 /// The counters at one moment.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Totals {
     /// The range this run processes (`None`: not planned, or nothing to do).
     pub range: Option<(u64, u64)>,
@@ -40,6 +47,10 @@ pub struct Totals {
     pub watermark: Option<u64>,
     pub saved: Option<u64>,
     pub elapsed: Duration,
+    /// `failed` by [`ErrorKind::index`].
+    pub failed_by_kind: [u64; ErrorKind::ALL.len()],
+    /// What retrying the stored failure records did.
+    pub retried: Retried,
 }
 
 impl Totals {
@@ -84,6 +95,8 @@ impl Counters {
             keys_written: AtomicU64::new(0),
             watermark: AtomicU64::new(NONE),
             saved: AtomicU64::new(NONE),
+            failed_by_kind: Default::default(),
+            retried: Default::default(),
         }
     }
 
@@ -101,6 +114,20 @@ impl Counters {
         self.indexed.fetch_add(entries - failed, Ordering::SeqCst);
         self.failed.fetch_add(failed, Ordering::SeqCst);
         self.keys_written.fetch_add(keys_written, Ordering::SeqCst);
+    }
+
+    /// One entry of the range failed with `kind` (also counted by
+    /// [`Counters::chunk_done`]).
+    pub fn failed_with(&self, kind: ErrorKind) {
+        self.failed_by_kind[kind.index()].fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The retry step's figures so far.
+    pub fn retried(&self, retried: Retried) {
+        let [entries, cleared, still] = &self.retried;
+        entries.store(retried.entries, Ordering::SeqCst);
+        cleared.store(retried.cleared, Ordering::SeqCst);
+        still.store(retried.still_failing, Ordering::SeqCst);
     }
 
     pub fn watermark_moved(&self, next: u64) {
@@ -124,6 +151,12 @@ impl Counters {
             watermark: some(self.watermark.load(Ordering::SeqCst)),
             saved: some(self.saved.load(Ordering::SeqCst)),
             elapsed: self.started.elapsed(),
+            failed_by_kind: std::array::from_fn(|i| self.failed_by_kind[i].load(Ordering::SeqCst)),
+            retried: Retried {
+                entries: self.retried[0].load(Ordering::SeqCst),
+                cleared: self.retried[1].load(Ordering::SeqCst),
+                still_failing: self.retried[2].load(Ordering::SeqCst),
+            },
         }
     }
 }

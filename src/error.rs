@@ -7,7 +7,10 @@
 //! decide what a retry can change: per-entry kinds are deterministic (the
 //! same body fails the same way on every run: recorded, never retried),
 //! the Rekor and backend kinds are about a service (the run stops with the
-//! checkpoint saved, and a later run retries).
+//! checkpoint saved, and a later run retries). `unreadable` and `internal`
+//! are per-entry too, but not a property of the body: the server cannot
+//! return the entry, or this tool panicked on it. Every per-entry failure
+//! is recorded in the backend and retried by later runs (`failures`).
 
 use std::fmt;
 
@@ -27,13 +30,44 @@ pub enum ErrorKind {
     /// Two parts of an entry disagree: its UUID and its body, an
     /// attestation and the message it should be.
     Mismatch,
+    /// `--verify-log`: the entry is not what the log signed (its signed
+    /// entry timestamp, inclusion proof or checkpoint does not verify).
+    Verification,
     /// The Redis or MySQL backend failed.
     Backend,
     /// The Rekor server failed or answered something unusable.
     Rekor,
+    /// The server is up but answers 500 for this entry on every attempt
+    /// (seen with entries it accepted and cannot serialize back).
+    Unreadable,
+    /// This tool panicked while processing the entry (a bug).
+    Internal,
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order (metrics list them all).
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::Decode,
+        ErrorKind::Unsupported,
+        ErrorKind::Limit,
+        ErrorKind::Mismatch,
+        ErrorKind::Verification,
+        ErrorKind::Backend,
+        ErrorKind::Rekor,
+        ErrorKind::Unreadable,
+        ErrorKind::Internal,
+    ];
+
+    /// The position in [`ErrorKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The kind named `name` ([`ErrorKind::as_str`]), for stored records.
+    pub fn parse(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The name used in `--failed-entries` lines, summaries and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,8 +75,11 @@ impl ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Limit => "limit",
             ErrorKind::Mismatch => "mismatch",
+            ErrorKind::Verification => "verification",
             ErrorKind::Backend => "backend",
             ErrorKind::Rekor => "rekor",
+            ErrorKind::Unreadable => "unreadable",
+            ErrorKind::Internal => "internal",
         }
     }
 }
@@ -50,5 +87,19 @@ impl ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_index_all() {
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.index(), i);
+            assert_eq!(ErrorKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(ErrorKind::parse("nope"), None);
     }
 }

@@ -32,8 +32,9 @@ pub enum ExitStatus {
     EntriesFailed,
     /// 4: another run holds this checkpoint's lease; this one wrote nothing.
     CheckpointHeld,
-    /// 5: verification (audit and verify modes) found missing or invalid
-    /// data in the index.
+    /// 5: verification found a problem: `audit` found keys missing from the
+    /// index, or `--verify-log` found entries that are not what the log
+    /// signed (recorded, not indexed; the rest of the range is done).
     VerificationFailed,
     /// 130: interrupted by SIGINT after the final checkpoint save.
     InterruptedBySigint,

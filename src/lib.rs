@@ -7,7 +7,8 @@
 //! watermark, persisted in the same backend). [`pipeline`] wires them together.
 //! [`tls`] is the certificate trust every TLS connection shares. [`audit`]
 //! reads an index back without writing; [`fix_case`] repairs the Go tool's
-//! mis-cased Redis keys.
+//! mis-cased Redis keys. [`failures`] are the durable records of entries
+//! that could not be indexed, which [`retry`] tries again on every run.
 
 pub mod audit;
 pub mod checkpoint;
@@ -18,6 +19,7 @@ pub mod duration;
 pub mod entry;
 pub mod error;
 pub mod exit;
+pub mod failures;
 pub mod fix_case;
 pub mod hostnames;
 pub mod interrupt;
@@ -26,15 +28,18 @@ pub mod lease;
 pub mod log_layout;
 pub mod logger;
 pub mod metrics;
+pub mod panics;
 pub mod pipeline;
 pub mod pki;
 pub mod progress;
 pub mod redact;
 pub mod rekor;
+pub mod retry;
 pub mod shard;
 pub mod sink;
 pub mod summary;
 pub mod tls;
+pub mod verify;
 pub mod version;
 pub mod watermark;
 pub mod worker;

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let program = raw.first().map_or("rekor-backfill", String::as_str);
     let rest = raw.get(1..).unwrap_or_default();
     logger::init(LogFormat::sniff(rest));
+    rekor_backfill::panics::install_hook();
     if let Err(e) = rekor_backfill::hostnames::use_builtin_sources() {
         log::warn!("{e}; host names resolve as nsswitch.conf says");
     }
@@ -110,6 +111,7 @@ fn backfill(config: &Config) -> ExitStatus {
     let status = match run(config, Arc::clone(&shared)) {
         Ok(RunOutcome::Complete) => ExitStatus::Complete,
         Ok(RunOutcome::CompleteWithFailures) => ExitStatus::EntriesFailed,
+        Ok(RunOutcome::VerificationFailed) => ExitStatus::VerificationFailed,
         Ok(RunOutcome::Interrupted) => {
             let status = interrupt.status();
             log::error!(

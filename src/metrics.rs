@@ -27,6 +27,7 @@ use crossbeam_channel::{RecvTimeoutError, Sender};
 
 use crate::checkpoint::CheckpointName;
 use crate::counters::{Counters, Totals};
+use crate::error::ErrorKind;
 use crate::exit::ExitStatus;
 
 const LAST_SUCCESS: &str = "rekor_backfill_last_success_timestamp_seconds";
@@ -99,6 +100,39 @@ pub fn render(totals: &Totals, ending: Option<&Ending>, labels: &str) -> String 
         "Log entries this run could not decode or key (recorded, not indexed).",
         totals.failed as f64,
     );
+    let _ = writeln!(
+        out,
+        "# HELP rekor_backfill_entries_failed_by_kind_total Log entries this run could not index, by kind of failure (decode, unsupported, limit, mismatch, unreadable, internal, ...)."
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE rekor_backfill_entries_failed_by_kind_total counter"
+    );
+    for kind in ErrorKind::ALL {
+        let _ = writeln!(
+            out,
+            "rekor_backfill_entries_failed_by_kind_total{} {}",
+            with_label(labels, "kind", kind.as_str()),
+            totals.failed_by_kind[kind.index()]
+        );
+    }
+    let mut series = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let _ = writeln!(out, "{name}{labels} {value}");
+    };
+    series(
+        "rekor_backfill_failures_retried_total",
+        "counter",
+        "Stored failure records this run retried before its range.",
+        totals.retried.entries as f64,
+    );
+    series(
+        "rekor_backfill_failures_cleared_total",
+        "counter",
+        "Stored failure records this run retried successfully and removed.",
+        totals.retried.cleared as f64,
+    );
     series(
         "rekor_backfill_keys_written_total",
         "counter",
@@ -144,6 +178,14 @@ pub fn render(totals: &Totals, ending: Option<&Ending>, labels: &str) -> String 
         }
     }
     out
+}
+
+/// `labels` (`{a="b"}` or empty) with `name="value"` added.
+fn with_label(labels: &str, name: &str, value: &str) -> String {
+    match labels.strip_suffix('}') {
+        Some(open) => format!("{open},{name}=\"{value}\"}}"),
+        None => format!("{{{name}=\"{value}\"}}"),
+    }
 }
 
 fn unix_seconds(at: SystemTime) -> f64 {
@@ -337,6 +379,7 @@ mod tests {
             watermark: Some(182),
             saved: Some(181),
             elapsed: Duration::from_millis(2500),
+            ..Totals::default()
         }
     }
 

@@ -29,13 +29,17 @@ use crate::checkpoint::{CheckpointName, CheckpointRecord, CheckpointStore, Check
 use crate::config::{Config, UsageError};
 use crate::counters::{Counters, Totals};
 use crate::error::ErrorKind;
+use crate::failures::FailureStore;
 use crate::lease::{LeaseKeeper, Owner};
 use crate::log_layout::LogLayout;
 use crate::logger::LogFormat;
 use crate::progress::Progress;
 use crate::rekor::{FetchError, RekorClient};
+use crate::retry::{retry_recorded, RetryOutcome};
 use crate::sink::{Backend, DrySink, Sink};
-use crate::worker::{process_chunk, ChunkError, Completion};
+use crate::verify::key::LogKey;
+use crate::verify::LogVerifier;
+use crate::worker::{process_chunk, ChunkError, Completion, EntryFailure};
 
 /// Indices fetched and written together by one task.
 const CHUNK: u64 = 10;
@@ -53,6 +57,9 @@ pub enum RunOutcome {
     CompleteWithFailures,
     /// Stopped by SIGINT/SIGTERM after finishing in-flight work.
     Interrupted,
+    /// The range was processed, and `--verify-log` found entries that are
+    /// not what the log signed (recorded with kind `verification`).
+    VerificationFailed,
 }
 
 /// State shared by the dispatcher, the workers and the checkpoint thread.
@@ -268,13 +275,44 @@ pub fn run(
         Arc::clone(&shared.stop),
         config.concurrency.get(),
     );
-    let work = match prepare(config, backend, &client, &shared)? {
+    let verifier = match config.verify_log {
+        true => Some(log_verifier(config, &client)?),
+        false => None,
+    };
+    let work = match prepare(config, backend, &client, verifier.as_ref(), &shared)? {
         Prepared::NothingToDo => return Ok(RunOutcome::Complete),
         Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
         Prepared::Run(work) => work,
     };
-    let failures = dispatch(config, backend, &client, work, &shared)?;
+    let failures = dispatch(config, backend, &client, verifier.as_ref(), work, &shared)?;
     outcome(&failures, &shared)
+}
+
+/// `--verify-log`: the log key from `--rekor-public-key`, else from the
+/// server, its fingerprint logged so an operator can check which key it is.
+fn log_verifier(config: &Config, client: &RekorClient) -> anyhow::Result<LogVerifier> {
+    let key = match &config.rekor_public_key {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| UsageError(format!("--rekor-public-key {}: {e}", path.display())))?;
+            LogKey::from_pem(&pem)
+                .map_err(|e| UsageError(format!("--rekor-public-key {}: {e}", path.display())))?
+        }
+        None => {
+            let pem = client.public_key().map_err(|e| match e {
+                FetchError::Cancelled => anyhow!("interrupted while fetching the log's public key"),
+                FetchError::Fatal(e) => e.context("fetching the log's public key"),
+            })?;
+            LogKey::from_pem(&pem)
+                .map_err(|e| anyhow!("GET /api/v1/log/publicKey: not a usable log key: {e}"))?
+        }
+    };
+    let verifier = LogVerifier::new(key);
+    log::info!(
+        "Verifying entries with the log key {} (SHA-256 of the public key)",
+        verifier.fingerprint()
+    );
+    Ok(verifier)
 }
 
 type Store = Box<dyn CheckpointStore>;
@@ -289,6 +327,8 @@ struct Work {
     lease: Option<LeaseKeeper>,
     /// `None` with checkpointing off or in a dry run: nothing is saved.
     store: Option<Store>,
+    /// The failure records (none in a dry run).
+    failures: Option<Box<dyn FailureStore>>,
     /// `firstIndex` of the checkpoint record.
     first_index: u64,
     /// First index this run processes.
@@ -308,6 +348,7 @@ fn prepare(
     config: &Config,
     backend: &dyn Backend,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<Prepared> {
     let info = match client.log_info() {
@@ -375,18 +416,42 @@ fn prepare(
         false => Some(take_lease(backend, name, shared)?),
     };
     let (store, existing) = open_checkpoint(config, backend, &info)?;
-    let (first_index, resume_at) =
-        match resume(config.start, end, existing.as_ref(), name.as_str())? {
-            Plan::NothingToDo(why) => {
-                log::info!("Nothing to do: {why}");
-                return Ok(Prepared::NothingToDo);
-            }
-            Plan::Run {
-                first_index,
-                resume_at,
-                ..
-            } => (first_index, resume_at),
-        };
+    let plan = resume(config.start, end, existing.as_ref(), name.as_str())?;
+    // Every run that writes retries the stored failure records first,
+    // also when its range holds nothing new.
+    let mut failures = None;
+    if !config.dry_run {
+        let mut records = backend
+            .connect_failure_store()
+            .context("connecting to the backend for the failure records")?;
+        let mut sink = backend
+            .connect_sink()
+            .context("connecting to the backend")?;
+        let outcome = retry_recorded(
+            records.as_mut(),
+            name,
+            client,
+            verifier,
+            sink.as_mut(),
+            info.total_size(),
+            &shared.counters,
+        )?;
+        if let RetryOutcome::Interrupted = outcome {
+            return Ok(Prepared::Interrupted);
+        }
+        failures = Some(records);
+    }
+    let (first_index, resume_at) = match plan {
+        Plan::NothingToDo(why) => {
+            log::info!("Nothing to do: {why}");
+            return Ok(Prepared::NothingToDo);
+        }
+        Plan::Run {
+            first_index,
+            resume_at,
+            ..
+        } => (first_index, resume_at),
+    };
     if let Some(cp) = &existing {
         log::info!(
             last_completed_index = cp.last_completed_index;
@@ -398,6 +463,7 @@ fn prepare(
         layout: info,
         lease,
         store: store.filter(|_| !config.dry_run),
+        failures,
         first_index,
         resume_at,
         end,
@@ -450,6 +516,7 @@ fn dispatch(
     config: &Config,
     backend: &dyn Backend,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     work: Work,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<FailedIndices> {
@@ -475,6 +542,7 @@ fn dispatch(
         layout,
         lease,
         store,
+        failures,
         first_index,
         resume_at,
         end,
@@ -505,10 +573,14 @@ fn dispatch(
     let (done_tx, done_rx) = crossbeam_channel::unbounded::<Completion>();
     let collector = {
         let shared = Arc::clone(shared);
+        let name = name.clone();
         let bar = config.log_format == LogFormat::Text;
         std::thread::Builder::new()
             .name("checkpoint".to_string())
-            .spawn(move || collect(done_rx, checkpointer, failed_file, bar, &shared))
+            .spawn(move || {
+                let records = FailureLog::new(name, failures, failed_file);
+                collect(done_rx, checkpointer, records, bar, &shared)
+            })
             .context("starting the checkpoint thread")?
     };
 
@@ -520,7 +592,7 @@ fn dispatch(
     pool.in_place_scope(|scope| {
         for sink in sinks {
             let (chunks, done, shared) = (chunks_rx.clone(), done_tx.clone(), &**shared);
-            scope.spawn(move |_| work_loop(sink, &chunks, client, shared, &done));
+            scope.spawn(move |_| work_loop(sink, &chunks, client, verifier, shared, &done));
         }
         drop(chunks_rx);
         feed(resume_at..=end, window, shared, &chunks_tx);
@@ -633,17 +705,30 @@ fn work_loop(
     mut sink: Box<dyn Sink>,
     chunks: &Receiver<RangeInclusive<u64>>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     shared: &Shared,
     done: &crossbeam_channel::Sender<Completion>,
 ) {
     for indices in chunks {
-        run_chunk(indices, client, sink.as_mut(), shared, done);
+        // Entries' panics are caught in the worker; one anywhere else
+        // stops the run (status 1) instead of leaving its chunk undone
+        // and the dispatcher waiting for it for ever.
+        let first = *indices.start();
+        let ran = crate::panics::catch(|| {
+            run_chunk(indices, client, verifier, sink.as_mut(), shared, done)
+        });
+        if let Err(panic) = ran {
+            shared.fail(anyhow!(
+                "internal error: a worker panicked on the chunk at log index {first}: {panic}"
+            ));
+        }
     }
 }
 
 fn run_chunk(
     indices: RangeInclusive<u64>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
     shared: &Shared,
     done: &crossbeam_channel::Sender<Completion>,
@@ -651,7 +736,7 @@ fn run_chunk(
     if shared.stop.load(Ordering::SeqCst) {
         return;
     }
-    match process_chunk(indices.clone(), client, sink) {
+    match process_chunk(indices.clone(), client, verifier, sink) {
         Ok(completion) => {
             // The receiver only goes away after every sender is dropped.
             let _ = done.send(completion);
@@ -680,7 +765,9 @@ fn outcome(failures: &FailedIndices, shared: &Shared) -> anyhow::Result<RunOutco
     if shared.interrupted.load(Ordering::SeqCst) && totals.remaining() > 0 {
         return Ok(RunOutcome::Interrupted);
     }
-    if totals.failed == 0 {
+    if failures.by_kind.contains_key(&ErrorKind::Verification) {
+        Ok(RunOutcome::VerificationFailed)
+    } else if totals.failed == 0 {
         Ok(RunOutcome::Complete)
     } else {
         Ok(RunOutcome::CompleteWithFailures)
@@ -733,7 +820,7 @@ impl FailedIndices {
 fn collect(
     rx: Receiver<Completion>,
     mut checkpointer: Checkpointer,
-    mut failed_file: Option<BufWriter<File>>,
+    mut records: FailureLog,
     progress_bar: bool,
     shared: &Shared,
 ) -> FailedIndices {
@@ -755,15 +842,12 @@ fn collect(
                         completion.failures.len() as u64,
                         completion.keys_written,
                     );
-                    if let Some(file) = failed_file.as_mut() {
-                        for failure in &completion.failures {
-                            if let Err(e) = writeln!(file, "{}", failure.to_json_line()) {
-                                shared.fail(anyhow!("writing --failed-entries: {e}"));
-                            }
-                        }
-                    }
-                    for failure in &completion.failures {
+                    for failure in completion.failures {
                         failed.record(failure.log_index, failure.error.kind());
+                        counters.failed_with(failure.error.kind());
+                        if let Err(e) = records.add(failure) {
+                            shared.fail(e);
+                        }
                     }
                 };
                 absorb(completion);
@@ -781,11 +865,15 @@ fn collect(
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        if !save_failed {
+        if !save_failed && checkpointer.due() {
             let before = checkpointer.saved();
-            if let Err(e) = checkpointer.maybe_save() {
+            // The records of the failures the save passes are stored first.
+            if let Err(e) = records
+                .make_durable()
+                .and_then(|()| checkpointer.maybe_save().context("saving the checkpoint"))
+            {
                 save_failed = true;
-                shared.fail(e.context("saving the checkpoint"));
+                shared.fail(e);
             }
             if checkpointer.saved() != before {
                 counters.checkpoint_saved(checkpointer.saved());
@@ -796,19 +884,80 @@ fn collect(
     }
     progress.finish();
     let before = checkpointer.saved();
-    if let Err(e) = checkpointer.save_now() {
-        shared.fail(e.context("saving the final checkpoint"));
+    match records.make_durable() {
+        Ok(()) => {
+            if let Err(e) = checkpointer.save_now() {
+                shared.fail(e.context("saving the final checkpoint"));
+            }
+        }
+        Err(e) => shared.fail(e),
     }
     if checkpointer.saved() != before {
         counters.checkpoint_saved(checkpointer.saved());
     }
-    if let Some(file) = failed_file.as_mut() {
-        if let Err(e) = file.flush() {
-            shared.fail(anyhow!("writing --failed-entries: {e}"));
-        }
-    }
     counters.watermark_moved(checkpointer.next());
     failed
+}
+
+/// The run's failures on their way to durability: the backend's records
+/// and the `--failed-entries` export, both made durable before every
+/// checkpoint save ([`FailureLog::make_durable`]), so a kill never loses a
+/// failure the checkpoint has passed.
+struct FailureLog {
+    name: CheckpointName,
+    store: Option<Box<dyn FailureStore>>,
+    file: Option<BufWriter<File>>,
+    /// Failures not yet stored.
+    pending: Vec<EntryFailure>,
+    /// Lines written since the last fsync.
+    unsynced: bool,
+}
+
+impl FailureLog {
+    fn new(
+        name: CheckpointName,
+        store: Option<Box<dyn FailureStore>>,
+        file: Option<BufWriter<File>>,
+    ) -> FailureLog {
+        FailureLog {
+            name,
+            store,
+            file,
+            pending: Vec::new(),
+            unsynced: false,
+        }
+    }
+
+    fn add(&mut self, failure: EntryFailure) -> anyhow::Result<()> {
+        if let Some(file) = self.file.as_mut() {
+            writeln!(file, "{}", failure.to_json_line())
+                .map_err(|e| anyhow!("writing --failed-entries: {e}"))?;
+            self.unsynced = true;
+        }
+        if self.store.is_some() {
+            self.pending.push(failure);
+        }
+        Ok(())
+    }
+
+    /// Stores the pending records, then flushes and fsyncs the export.
+    fn make_durable(&mut self) -> anyhow::Result<()> {
+        if let Some(store) = self.store.as_mut() {
+            if !self.pending.is_empty() {
+                store
+                    .record(&self.name, &self.pending, std::time::SystemTime::now())
+                    .context("storing failure records")?;
+                self.pending.clear();
+            }
+        }
+        if let Some(file) = self.file.as_mut().filter(|_| self.unsynced) {
+            file.flush()
+                .and_then(|()| file.get_ref().sync_data())
+                .map_err(|e| anyhow!("writing --failed-entries: {e}"))?;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
 }
 
 fn report(totals: &Totals, failed: &FailedIndices) {
@@ -934,7 +1083,8 @@ mod tests {
             go.send(()).unwrap();
         });
         shared.counters.planned(0, 519, None);
-        collect(rx, checkpointer, None, false, &shared);
+        let records = FailureLog::new(CheckpointName::parse("t").unwrap(), None, None);
+        collect(rx, checkpointer, records, false, &shared);
         late.join().unwrap();
         let totals = shared.counters.totals();
         assert_eq!((totals.indexed, totals.watermark), (520, Some(520)));

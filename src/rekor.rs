@@ -56,6 +56,19 @@ pub struct FetchedEntry {
     pub body: serde_json::Value,
     /// `attestation.data` (base64) when the server stores attestations.
     pub attestation: Option<String>,
+    /// What `--verify-log` checks; `None` when the server sent no
+    /// `verification`. Boxed: most runs never look at it.
+    pub evidence: Option<Box<LogEvidence>>,
+}
+
+/// The parts of an entry the log signed, kept as served. `verification`
+/// stays raw JSON: it is parsed only by `--verify-log`, so a run without
+/// the flag reads entries exactly as before.
+#[derive(Debug, Clone)]
+pub struct LogEvidence {
+    pub integrated_time: serde_json::Value,
+    pub log_id: serde_json::Value,
+    pub verification: Box<serde_json::value::RawValue>,
 }
 
 // Wire types, named and shaped as in Rekor's OpenAPI document
@@ -70,6 +83,12 @@ struct LogEntryAnon {
     body: serde_json::Value,
     log_index: Option<u64>,
     attestation: Option<LogEntryAnonAttestation>,
+    #[serde(default)]
+    integrated_time: serde_json::Value,
+    #[serde(default, rename = "logID")]
+    log_id: serde_json::Value,
+    #[serde(default)]
+    verification: Option<Box<serde_json::value::RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -173,6 +192,11 @@ impl RekorClient {
         ))
     }
 
+    /// The log's public key, PEM (`GET /api/v1/log/publicKey`).
+    pub fn public_key(&self) -> Result<Vec<u8>, FetchError> {
+        self.send(&Request::get_pem("/api/v1/log/publicKey".to_string()))
+    }
+
     /// The entry at a global log index (`GET /api/v1/log/entries?logIndex=N`).
     pub fn entry(&self, index: u64) -> Result<FetchedEntry, FetchError> {
         let request = Request::get(format!("/api/v1/log/entries?logIndex={index}"));
@@ -262,16 +286,22 @@ impl RekorClient {
             if self.stop.load(Ordering::Relaxed) {
                 return Err(FetchError::Cancelled);
             }
-            let (retry_after, failure) = match self.send_once(request, &url) {
+            let (retry_after, failure, last_status) = match self.send_once(request, &url) {
                 Attempt::Done(bytes) => return Ok(bytes),
                 Attempt::Fatal(e) => return Err(FetchError::Fatal(e.context(request.to_string()))),
-                Attempt::Retry { retry_after, why } => (retry_after, why),
+                Attempt::Retry {
+                    retry_after,
+                    why,
+                    status,
+                } => (retry_after, why, status),
             };
             if attempt >= self.retry.retries {
-                return Err(FetchError::Fatal(anyhow!(
-                    "{request}: giving up after {} attempt(s): {failure}",
-                    attempt + 1
-                )));
+                return Err(FetchError::Fatal(anyhow::Error::new(GaveUp {
+                    request: request.to_string(),
+                    attempts: attempt + 1,
+                    failure,
+                    status: last_status,
+                })));
             }
             let wait = retry_after.unwrap_or_else(|| backoff(&self.retry, attempt));
             // Visible by default: an operator wants to know the server is
@@ -291,9 +321,11 @@ impl RekorClient {
 
     fn send_once(&self, request: &Request, url: &str) -> Attempt {
         let result = match &request.body {
-            None => self.with_headers(self.agent.get(url)).call(),
+            None => self
+                .with_headers(self.agent.get(url), request.accept)
+                .call(),
             Some(body) => self
-                .with_headers(self.agent.post(url))
+                .with_headers(self.agent.post(url), request.accept)
                 .header("Content-Type", "application/json")
                 .send(body.as_bytes()),
         };
@@ -316,6 +348,7 @@ impl RekorClient {
             (200..=299, Ok(bytes)) => Attempt::Done(bytes),
             (200..=299, Err(e)) => classify_transport_error(e),
             (429 | 500 | 502..=599, body) => Attempt::Retry {
+                status: Some(status),
                 retry_after: if status == 429 || status == 503 {
                     retry_after
                 } else {
@@ -330,8 +363,12 @@ impl RekorClient {
         }
     }
 
-    fn with_headers<B>(&self, mut builder: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
-        builder = builder.header("Accept", "application/json");
+    fn with_headers<B>(
+        &self,
+        mut builder: ureq::RequestBuilder<B>,
+        accept: &str,
+    ) -> ureq::RequestBuilder<B> {
+        builder = builder.header("Accept", accept);
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.expose());
         }
@@ -415,17 +452,32 @@ impl Resolver for CachingResolver {
 struct Request {
     path: String,
     body: Option<String>,
+    /// The `Accept` header: JSON but for the PEM public key.
+    accept: &'static str,
 }
 
 impl Request {
     fn get(path: String) -> Request {
-        Request { path, body: None }
+        Request {
+            path,
+            body: None,
+            accept: "application/json",
+        }
+    }
+
+    fn get_pem(path: String) -> Request {
+        Request {
+            path,
+            body: None,
+            accept: "application/x-pem-file",
+        }
     }
 
     fn post(path: String, body: String) -> Request {
         Request {
             path,
             body: Some(body),
+            accept: "application/json",
         }
     }
 }
@@ -434,6 +486,42 @@ impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let method = if self.body.is_some() { "POST" } else { "GET" };
         write!(f, "{method} {}", self.path)
+    }
+}
+
+/// Retries ran out. `status` is the last answer's HTTP status (`None`: no
+/// answer at all), so a caller can tell a server that answers 500 for one
+/// entry from a server that is down.
+#[derive(Debug)]
+pub struct GaveUp {
+    request: String,
+    attempts: u32,
+    failure: String,
+    pub status: Option<u16>,
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: giving up after {} attempt(s): {}",
+            self.request, self.attempts, self.failure
+        )
+    }
+}
+
+impl std::error::Error for GaveUp {}
+
+impl FetchError {
+    /// True when the server answered HTTP 500 to every attempt: it is up,
+    /// but this request fails (an entry it cannot return).
+    pub fn is_persistent_500(&self) -> bool {
+        match self {
+            FetchError::Fatal(e) => e
+                .downcast_ref::<GaveUp>()
+                .is_some_and(|g| g.status == Some(500)),
+            FetchError::Cancelled => false,
+        }
     }
 }
 
@@ -470,6 +558,13 @@ fn single_entry(map: LogEntryMap) -> anyhow::Result<UuidEntry> {
             log_index: anon.log_index,
             body: anon.body,
             attestation: anon.attestation.and_then(|a| a.data),
+            evidence: anon.verification.map(|verification| {
+                Box::new(LogEvidence {
+                    integrated_time: anon.integrated_time,
+                    log_id: anon.log_id,
+                    verification,
+                })
+            }),
         }),
         (None, _) => Err(anyhow!("response holds an empty log entry")),
         (Some(_), Some(_)) => Err(anyhow!("a log entry object holds more than one entry")),
@@ -481,6 +576,7 @@ struct UuidEntry {
     log_index: Option<u64>,
     body: serde_json::Value,
     attestation: Option<String>,
+    evidence: Option<Box<LogEvidence>>,
 }
 
 impl UuidEntry {
@@ -490,6 +586,7 @@ impl UuidEntry {
             uuid: self.uuid,
             body: self.body,
             attestation: self.attestation,
+            evidence: self.evidence,
         }
     }
 }
@@ -499,6 +596,8 @@ enum Attempt {
     Retry {
         retry_after: Option<Duration>,
         why: String,
+        /// The HTTP status answered, `None` for a transport failure.
+        status: Option<u16>,
     },
     Fatal(anyhow::Error),
 }
@@ -516,6 +615,7 @@ fn classify_transport_error(e: ureq::Error) -> Attempt {
         | ureq::Error::HostNotFound
         | ureq::Error::ConnectionFailed
         | ureq::Error::Protocol(_) => Attempt::Retry {
+            status: None,
             retry_after: None,
             why: e.to_string(),
         },

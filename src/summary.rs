@@ -3,6 +3,7 @@
 //! learn how the run went without parsing log text. It renders the same
 //! [`Totals`] as the log's summary line and the metrics.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde::Serialize;
@@ -10,6 +11,7 @@ use serde::Serialize;
 use crate::audit::Counts;
 use crate::checkpoint::CheckpointName;
 use crate::counters::Totals;
+use crate::error::ErrorKind;
 use crate::exit::ExitStatus;
 
 /// The summary line, its members in this order.
@@ -23,6 +25,11 @@ struct Summary<'a> {
     indexed: u64,
     keys_written: u64,
     failed: u64,
+    /// `failed` by kind (`decode`, `unreadable`, `internal` …), kinds
+    /// that occurred only.
+    failed_by_kind: BTreeMap<&'static str, u64>,
+    /// The retry of stored failure records at the start of the run.
+    retried: Retried,
     duration_seconds: f64,
     /// Lowest index of the range not yet complete.
     watermark: Option<u64>,
@@ -31,6 +38,14 @@ struct Summary<'a> {
     /// from a backfill's summary.
     #[serde(flatten)]
     audit: Option<&'a Counts>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Retried {
+    entries: u64,
+    cleared: u64,
+    still_failing: u64,
 }
 
 #[derive(Serialize)]
@@ -73,6 +88,16 @@ fn summary(
         indexed: totals.indexed,
         keys_written: totals.keys_written,
         failed: totals.failed,
+        failed_by_kind: ErrorKind::ALL
+            .into_iter()
+            .map(|k| (k.as_str(), totals.failed_by_kind[k.index()]))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        retried: Retried {
+            entries: totals.retried.entries,
+            cleared: totals.retried.cleared,
+            still_failing: totals.retried.still_failing,
+        },
         duration_seconds: (totals.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         watermark: totals.watermark,
         checkpoint: checkpoint.map(|name| Checkpoint {
@@ -107,6 +132,7 @@ mod tests {
             watermark: Some(15),
             saved: Some(14),
             elapsed: Duration::from_millis(1234),
+            ..Totals::default()
         };
         let name = CheckpointName::parse("nightly").unwrap();
         let v: serde_json::Value =
@@ -129,6 +155,11 @@ mod tests {
             json!({"name": "nightly", "lastCompletedIndex": 14})
         );
         assert!(v.get("missing").is_none());
+        assert_eq!(v["failedByKind"], json!({}));
+        assert_eq!(
+            v["retried"],
+            json!({"entries": 0, "cleared": 0, "stillFailing": 0})
+        );
         let counts = Counts {
             entries: 10,
             pairs_expected: 30,

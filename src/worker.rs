@@ -11,8 +11,10 @@ use sha2::{Digest, Sha256};
 
 use crate::entry::{self, KeyError};
 use crate::error::ErrorKind;
+use crate::panics;
 use crate::rekor::{FetchError, FetchedEntry, RekorClient};
 use crate::sink::{IndexedEntry, Sink, SinkError};
+use crate::verify::LogVerifier;
 
 /// An entry that could not be indexed, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,28 +67,39 @@ impl ChunkError {
 pub fn process_chunk(
     indices: RangeInclusive<u64>,
     client: &RekorClient,
+    verifier: Option<&LogVerifier>,
     sink: &mut dyn Sink,
 ) -> Result<Completion, ChunkError> {
     let mut indexed = Vec::with_capacity(indices.clone().count());
     let mut failures = Vec::new();
-    for fetched in client.entries(indices.clone()).map_err(ChunkError::Fetch)? {
+    for fetched in fetch(indices.clone(), client)? {
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
+            Err(failure) => {
+                failures.push(failure);
+                continue;
+            }
+        };
         let index = fetched.log_index;
-        match entry_keys(&fetched) {
+        let verified = match verifier {
+            Some(verifier) => verifier.verify(&fetched),
+            None => Ok(()),
+        };
+        let keys = verified.and_then(|()| {
+            panics::catch_entry(index, || entry_keys(&fetched)).unwrap_or_else(|panic| {
+                Err(KeyError::new(
+                    ErrorKind::Internal,
+                    format!("panic while processing the entry: {panic}"),
+                ))
+            })
+        });
+        match keys {
             Ok(keys) => indexed.push(IndexedEntry {
                 uuid: fetched.uuid,
                 keys,
             }),
             Err(error) => {
-                log::warn!(
-                    log_index = index,
-                    uuid = fetched.uuid.as_str(),
-                    error = error.message(),
-                    kind = error.kind().as_str();
-                    "Entry {} ({}) cannot be indexed: {}",
-                    index,
-                    fetched.uuid,
-                    error
-                );
+                warn_failed(index, &fetched.uuid, &error);
                 failures.push(EntryFailure {
                     log_index: index,
                     uuid: fetched.uuid,
@@ -104,6 +117,70 @@ pub fn process_chunk(
         indices,
         keys_written,
         failures,
+    })
+}
+
+fn warn_failed(index: u64, uuid: &str, error: &KeyError) {
+    log::warn!(
+        log_index = index,
+        uuid = uuid,
+        error = error.message(),
+        kind = error.kind().as_str();
+        "Entry {} ({}) cannot be indexed: {}",
+        index,
+        uuid,
+        error
+    );
+}
+
+/// The chunk's entries. When the server answers 500 for ever (after the
+/// retries), the chunk is narrowed down to single indices: an index whose
+/// own fetch still gets 500 while the server answers `GET /api/v1/log` is
+/// an entry it cannot return, recorded as `unreadable`; anything else
+/// (Rekor down or unreachable) stops the run.
+fn fetch(
+    indices: RangeInclusive<u64>,
+    client: &RekorClient,
+) -> Result<Vec<Result<FetchedEntry, EntryFailure>>, ChunkError> {
+    match client.entries(indices.clone()) {
+        Ok(entries) => return Ok(entries.into_iter().map(Ok).collect()),
+        Err(e) if !e.is_persistent_500() => return Err(ChunkError::Fetch(e)),
+        Err(e) if indices.start() == indices.end() => {
+            return Ok(vec![Err(unreadable(*indices.start(), e, client)?)])
+        }
+        Err(_) => {}
+    }
+    indices
+        .map(|index| match client.entry(index) {
+            Ok(entry) => Ok(Ok(entry)),
+            Err(e) if e.is_persistent_500() => Ok(Err(unreadable(index, e, client)?)),
+            Err(e) => Err(ChunkError::Fetch(e)),
+        })
+        .collect()
+}
+
+/// The failure of an index the server answers 500 for, if the server is
+/// otherwise up; `error` (the run stops) if it is not.
+fn unreadable(
+    index: u64,
+    error: FetchError,
+    client: &RekorClient,
+) -> Result<EntryFailure, ChunkError> {
+    let FetchError::Fatal(e) = error else {
+        return Err(ChunkError::Fetch(error));
+    };
+    if let Err(down) = client.log_info() {
+        return Err(ChunkError::Fetch(down));
+    }
+    let error = KeyError::new(
+        ErrorKind::Unreadable,
+        format!("the server answers 500 for this entry on every attempt ({e:#})"),
+    );
+    warn_failed(index, "", &error);
+    Ok(EntryFailure {
+        log_index: index,
+        uuid: String::new(),
+        error,
     })
 }
 

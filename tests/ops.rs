@@ -331,6 +331,16 @@ fn metrics_textfile_and_pushgateway() {
             "COUNTER",
             &s["keysWritten"],
         ),
+        (
+            "rekor_backfill_failures_retried_total",
+            "COUNTER",
+            &s["retried"]["entries"],
+        ),
+        (
+            "rekor_backfill_failures_cleared_total",
+            "COUNTER",
+            &s["retried"]["cleared"],
+        ),
         ("rekor_backfill_watermark_index", "GAUGE", &s["watermark"]),
         (
             "rekor_backfill_target_end_index",
@@ -352,6 +362,26 @@ fn metrics_textfile_and_pushgateway() {
             "textfile {family}"
         );
         assert_eq!(sample(&pushed, family, &group), value, "pushed {family}");
+    }
+    // One series per kind, every kind listed, each equal to the summary's
+    // failedByKind (absent there: 0).
+    let by_kind = "rekor_backfill_entries_failed_by_kind_total";
+    for kind in rekor_backfill::error::ErrorKind::ALL.map(|k| k.as_str()) {
+        let expected = s["failedByKind"][kind].as_f64().unwrap_or(0.0);
+        let mut labels = file_labels.to_vec();
+        labels.push(("kind", kind));
+        assert_eq!(
+            sample(&file, by_kind, &labels),
+            Some(expected),
+            "textfile {kind}"
+        );
+        let mut labels = group.to_vec();
+        labels.push(("kind", kind));
+        assert_eq!(
+            sample(&pushed, by_kind, &labels),
+            Some(expected),
+            "pushed {kind}"
+        );
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -19,6 +19,13 @@ arrival order and cycled (request n gets action n mod len). Actions:
   trunc         forward, but send only half of the response body, then close
 --reject-post STATUS answers every POST with STATUS instead (outside the
 schedule), like a server or gateway without the batch endpoint.
+--tamper INDEX=FIELD (repeatable) alters the entry at log index INDEX in
+every entries response (GET by index and the batch POST), as a compromised
+log or a man in the middle would; FIELD is one of
+  body        one byte of the decoded body changed (still valid base64)
+  hash        the first inclusion proof hash changed
+  set         one byte of the signed entry timestamp changed
+  checkpoint  one byte of the checkpoint's signature changed
 Every request first waits --delay seconds (plus up to --jitter), so a run
 lasts long enough for a kill or a restart to land in the middle of it. When
 rekor-server cannot be reached, the client's connection is reset, as if the
@@ -29,10 +36,11 @@ One JSON line per request goes to --log: {"n", "t", "method", "path",
 
 usage: faultproxy.py --port P --upstream-port U [--schedule ok] [--delay 0]
                      [--jitter 0] [--retry-after 1] [--seed 1]
-                     [--reject-post STATUS] --log FILE
+                     [--reject-post STATUS] [--tamper INDEX=FIELD]... --log FILE
 """
 
 import argparse
+import base64
 import http.client
 import http.server
 import json
@@ -56,6 +64,10 @@ class Proxy:
         self.n = 0
         self.rand = random.Random(args.seed)
         self.log = open(args.log, "a", buffering=1)
+        self.tamper = {}
+        for t in args.tamper:
+            index, _, field = t.partition("=")
+            self.tamper[int(index)] = field
 
     def next_action(self):
         with self.lock:
@@ -68,6 +80,53 @@ class Proxy:
         fields["t"] = round(time.time(), 4)
         with self.lock:
             self.log.write(json.dumps(fields, sort_keys=True) + "\n")
+
+
+def _flip(b64):
+    """base64 of the same bytes with the last one changed."""
+    raw = bytearray(base64.b64decode(b64))
+    raw[-1] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode()
+
+
+def tamper_entry(entry, field):
+    v = entry.get("verification") or {}
+    proof = v.get("inclusionProof") or {}
+    if field == "body":
+        raw = bytearray(base64.b64decode(entry["body"]))
+        # A space before the closing brace: still the same JSON document.
+        raw[-1:] = b" }"
+        entry["body"] = base64.b64encode(bytes(raw)).decode()
+    elif field == "hash":
+        h = proof["hashes"][0]
+        proof["hashes"][0] = ("0" if h[0] != "0" else "1") + h[1:]
+    elif field == "set":
+        v["signedEntryTimestamp"] = _flip(v["signedEntryTimestamp"])
+    elif field == "checkpoint":
+        note, _, sigs = proof["checkpoint"].partition("\n\n")
+        line, _, rest = sigs.partition("\n")
+        head, _, b64 = line.rpartition(" ")
+        proof["checkpoint"] = "%s\n\n%s %s\n%s" % (note, head, _flip(b64), rest)
+    else:
+        raise ValueError("unknown tamper field %r" % field)
+
+
+def tamper(data, targets):
+    """The response with the targeted entries altered; other responses as is."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return data, []
+    maps = doc if isinstance(doc, list) else [doc]
+    done = []
+    for m in maps:
+        if not isinstance(m, dict):
+            return data, []
+        for entry in m.values():
+            if isinstance(entry, dict) and entry.get("logIndex") in targets:
+                tamper_entry(entry, targets[entry["logIndex"]])
+                done.append(entry["logIndex"])
+    return (json.dumps(doc).encode() if done else data), done
 
 
 def make_handler(proxy):
@@ -134,6 +193,10 @@ def make_handler(proxy):
                 proxy.record(status=0, error="upstream: %s" % e, **rec)
                 self._kill(True)
                 return
+            if proxy.tamper and status == 200 and "/log/entries" in self.path:
+                data, done = tamper(data, proxy.tamper)
+                if done:
+                    rec["tampered"] = done
             proxy.record(status=status, **rec)
             if action == "trunc" and len(data) > 1:
                 self.send_response_only(status)
@@ -162,6 +225,7 @@ def main(argv=None):
     ap.add_argument("--retry-after", default="1")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--reject-post", type=int)
+    ap.add_argument("--tamper", action="append", default=[], metavar="INDEX=FIELD")
     ap.add_argument("--log", required=True)
     args = ap.parse_args(argv)
     proxy = Proxy(args)

@@ -19,6 +19,9 @@
 #   7a-b audit/fix-case  scenarios_audit.sh: audit of a damaged server index
 #                        (exact figures), repaired by a backfill; fix-case on
 #                        the Go tool's index (Redis), then its probes succeed
+#   9a   verify-log      scenarios_verify.sh: --verify-log passes the real
+#                        server's entries and names each tampered one (a
+#                        body, a proof hash, a SET, a checkpoint signature)
 #   6a-d lease/shards    two concurrent runs on one checkpoint (one exits
 #                        4), a 4-shard run (--shard-count), a resume refused
 #                        after rekor-server moved to a new Trillian tree
@@ -116,6 +119,8 @@ trap 'exit 130' INT TERM
 st() { python3 "$H/store.py" "$@"; }
 # shellcheck source=harness/stack/scenarios_audit.sh
 . "$H/scenarios_audit.sh"
+# shellcheck source=harness/stack/scenarios_verify.sh
+. "$H/scenarios_verify.sh"
 
 # ------------------------------------------------------------------ rekor-backfill
 
@@ -771,7 +776,7 @@ ALL_SCENARIOS=("1 ground-truth" "5 go-side-by-side" "2a upstream-from-scratch" "
     "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "4f restart-redis-quick" "4g batch-rejected" "3a checkpoint-interval"
     "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20"
     "6a lease-concurrent-runs" "6b shards-4" "6c resume-refused-new-tree" "6d k8s-indexed-job"
-    "7a audit-repair" "7b fix-case-go")
+    "7a audit-repair" "7b fix-case-go" "9a verify-log")
 
 fail_all() { # REASON: the stack could not be prepared
     local s
@@ -809,6 +814,7 @@ run_backend() {
     s1_ground_truth
     want 5 && s5_go
     want 7 && s7_audit
+    want 9 && s9_verify
     want 2 && s2_upstream
     want 4 && s4_faults
     want 3 && s3_checkpoint

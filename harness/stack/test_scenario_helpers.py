@@ -20,6 +20,7 @@ sys.path.insert(0, HERE)
 import classify  # noqa: E402
 import sampler  # noqa: E402
 import store  # noqa: E402
+import faultproxy  # noqa: E402
 
 E1 = "aa" * 8 + "11" * 32  # entry IDs: tree ID + UUID
 E2 = "aa" * 8 + "22" * 32
@@ -241,6 +242,37 @@ class FaultProxyTest(unittest.TestCase):
         with open(self.log) as f:
             actions = [json.loads(line)["action"] for line in f]
         self.assertEqual(actions, ["ok", "429", "drop", "reset", "trunc", "slow:0.3"])
+
+
+class TamperTest(unittest.TestCase):
+    """faultproxy --tamper: each field altered in the entry at its index only."""
+
+    def entries(self):
+        def one(index):
+            return {"body": base64.b64encode(b'{"kind":"x"}').decode(), "logIndex": index,
+                    "verification": {"signedEntryTimestamp": base64.b64encode(b"sig-%d" % index).decode(),
+                                     "inclusionProof": {"hashes": ["ab" * 32, "cd" * 32],
+                                                        "checkpoint": "o - 1\n2\nAAAA\n\n\u2014 o c2ln\n"}}}
+        return [{"u%d" % i: one(i)} for i in range(3)]
+
+    def test_each_field_changes_only_its_entry(self):
+        for field in ("body", "hash", "set", "checkpoint"):
+            before = self.entries()
+            data, done = faultproxy.tamper(json.dumps(before).encode(), {1: field})
+            after = json.loads(data)
+            self.assertEqual(done, [1], field)
+            self.assertEqual(after[0], before[0], field)
+            self.assertEqual(after[2], before[2], field)
+            self.assertNotEqual(after[1], before[1], field)
+        data, _ = faultproxy.tamper(json.dumps(self.entries()).encode(), {1: "body"})
+        self.assertEqual(base64.b64decode(json.loads(data)[1]["u1"]["body"]), b'{"kind":"x" }')
+        data, _ = faultproxy.tamper(json.dumps(self.entries()).encode(), {1: "checkpoint"})
+        self.assertTrue(json.loads(data)[1]["u1"]["verification"]["inclusionProof"]["checkpoint"]
+                        .startswith("o - 1\n2\nAAAA\n\n\u2014 o "))
+
+    def test_other_responses_pass_unchanged(self):
+        for data in (b"not json", json.dumps({"treeSize": 3}).encode(), json.dumps(self.entries()).encode()):
+            self.assertEqual(faultproxy.tamper(data, {7: "body"}), (data, []))
 
 
 if __name__ == "__main__":

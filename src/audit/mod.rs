@@ -153,6 +153,7 @@ fn finish(
             watermark: None,
             saved: None,
             elapsed: started.elapsed(),
+            ..Totals::default()
         };
         summary::print(&summary::audit_json_line(status, &totals, &total));
     }
@@ -385,6 +386,7 @@ mod tests {
             uuid: "u".into(),
             body: serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(body)),
             attestation: attestation.map(str::to_string),
+            evidence: None,
         }
     }
 

@@ -5,20 +5,24 @@
 use crate::checkpoint::{CheckpointName, CheckpointStore};
 use crate::config::BackendChoice;
 pub use crate::config::{MysqlAddress, MysqlDsn, MysqlTls};
+use crate::failures::FailureStore;
 use crate::lease::{Lease, Owner};
 
 mod long_lists;
 mod mysql;
 mod mysql_audit;
+mod mysql_failures;
 mod mysql_lease;
 mod redis;
 mod redis_audit;
+mod redis_failures;
 mod redis_fix_case;
 mod redis_lease;
 
 pub use self::long_lists::LongLists;
 pub use self::mysql::MysqlBackend;
 pub use self::redis::{checkpoint_key as redis_checkpoint_key, RedisBackend};
+pub use self::redis_failures::failures_key as redis_failures_key;
 pub use self::redis_fix_case::{fix_case, FixCaseReport};
 
 /// Why a batch could not be written; both backends retry a batch once on a
@@ -106,6 +110,10 @@ pub trait Backend: Send + Sync {
     /// the store must never write (no table creation, no saves).
     fn connect_checkpoint_store(&self, read_only: bool)
         -> anyhow::Result<Box<dyn CheckpointStore>>;
+    /// The failure records beside the checkpoints ([`crate::failures`]),
+    /// on a connection of their own. Creates their table if needed: only
+    /// runs that write (never a dry run) connect one.
+    fn connect_failure_store(&self) -> anyhow::Result<Box<dyn FailureStore>>;
     /// Takes the lease on checkpoint `name` for `owner`, on a connection of
     /// its own. Held by another run: an error that downcasts to
     /// [`crate::lease::LeaseHeld`], and nothing written.

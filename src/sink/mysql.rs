@@ -248,6 +248,12 @@ impl Backend for MysqlBackend {
         }))
     }
 
+    fn connect_failure_store(&self) -> anyhow::Result<Box<dyn crate::failures::FailureStore>> {
+        Ok(Box::new(super::mysql_failures::MysqlFailureStore::connect(
+            self,
+        )?))
+    }
+
     fn acquire_lease(
         &self,
         name: &CheckpointName,

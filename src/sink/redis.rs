@@ -217,6 +217,13 @@ impl Backend for RedisBackend {
         }))
     }
 
+    fn connect_failure_store(&self) -> anyhow::Result<Box<dyn crate::failures::FailureStore>> {
+        Ok(Box::new(super::redis_failures::RedisFailureStore {
+            backend: self.clone(),
+            connection: self.connect()?,
+        }))
+    }
+
     fn acquire_lease(
         &self,
         name: &CheckpointName,

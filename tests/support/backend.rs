@@ -13,6 +13,15 @@ pub struct Checkpoint {
     pub last_completed_index: u64,
 }
 
+/// A failure record as read back from the backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFailure {
+    pub uuid: String,
+    pub kind: String,
+    pub error: String,
+    pub attempts: u64,
+}
+
 /// The index restricted to one test's UUIDs: key → UUIDs, sorted, with
 /// duplicates kept (a Redis list may hold one twice; that is a bug to see).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -158,6 +167,11 @@ pub trait IndexBackend {
     fn checkpoint(&self, name: &str) -> Option<Checkpoint>;
 
     fn delete_checkpoint(&self, name: &str);
+
+    /// The failure records of checkpoint `name`, by log index.
+    fn failures(&self, name: &str) -> BTreeMap<u64, StoredFailure>;
+
+    fn delete_failures(&self, name: &str);
 
     /// A dedicated instance that a test may crash and restart, and the
     /// backend reaching it.

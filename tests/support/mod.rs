@@ -297,6 +297,16 @@ impl<B: IndexBackend> Fixture<B> {
             .collect()
     }
 
+    /// What a run fetches when earlier runs of its checkpoint covered
+    /// `0..done` and it processes `range`: first the failures they
+    /// recorded (every run retries them), then its range; sorted.
+    pub fn fetched_by_resume(&self, done: u64, range: std::ops::Range<u64>) -> Vec<u64> {
+        let mut fetched: Vec<u64> = self.expected_failures(0..done).into_iter().collect();
+        fetched.extend(range);
+        fetched.sort_unstable();
+        fetched
+    }
+
     /// Exit status of a correct complete run over `indices`.
     pub fn expected_exit(&self, indices: impl IntoIterator<Item = u64>) -> i32 {
         if self.expected_failures(indices).is_empty() {
@@ -348,12 +358,14 @@ impl<B: IndexBackend> Fixture<B> {
             let name = "itest-reference";
             self.backend.purge(&prefixes);
             self.backend.delete_checkpoint(name);
+            self.backend.delete_failures(name);
             let args = tool_args(&server.url(), name, self.backend.tool_args(), &[]);
             let out = tool::run(&args, &[]);
             out.expect_code(self.expected_exit(0..server.size()), "reference run");
             let snapshot = self.backend.snapshot(&prefixes);
             self.backend.purge(&prefixes);
             self.backend.delete_checkpoint(name);
+            self.backend.delete_failures(name);
             assert!(!snapshot.is_empty(), "the reference run indexed nothing");
             snapshot.leaf_view()
         })
@@ -383,10 +395,16 @@ impl<B: IndexBackend> Fixture<B> {
         }
     }
 
-    /// Removes this test's index pairs and checkpoint.
+    /// Removes this test's index pairs, checkpoint and failure records.
     pub fn purge(&self) {
         self.backend.purge(&self.prefixes);
         self.backend.delete_checkpoint(&self.name);
+        self.backend.delete_failures(&self.name);
+    }
+
+    /// The failure records of this test's checkpoint, by log index.
+    pub fn failures(&self) -> BTreeMap<u64, backend::StoredFailure> {
+        self.backend.failures(&self.name)
     }
 }
 

@@ -4,7 +4,9 @@
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder};
 
-use super::backend::{Checkpoint, IndexBackend, Snapshot};
+use std::collections::BTreeMap;
+
+use super::backend::{Checkpoint, IndexBackend, Snapshot, StoredFailure};
 use super::private::{PrivateMariaDb, PrivateService};
 use super::require_env;
 
@@ -102,6 +104,9 @@ impl MysqlBackend {
     }
 }
 
+/// `LogIndex, EntryUUID, Kind, Error, Attempts` of `BackfillFailedEntry`.
+type FailureRow = (u64, String, String, String, u64);
+
 fn missing_table(e: &mysql::Error) -> bool {
     matches!(e, mysql::Error::MySqlError(m) if m.code == ER_NO_SUCH_TABLE)
 }
@@ -194,6 +199,41 @@ impl IndexBackend for MysqlBackend {
             }),
             Err(e) if missing_table(&e) => None,
             Err(e) => panic!("reading BackfillCheckpoint: {e}"),
+        }
+    }
+
+    fn failures(&self, name: &str) -> BTreeMap<u64, StoredFailure> {
+        let rows: Result<Vec<FailureRow>, _> = self.connection().exec(
+            "SELECT LogIndex, EntryUUID, Kind, Error, Attempts FROM BackfillFailedEntry \
+             WHERE CheckpointKey = ? AND LastSeen >= FirstSeen",
+            (name,),
+        );
+        match rows {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|(index, uuid, kind, error, attempts)| {
+                    let failure = StoredFailure {
+                        uuid,
+                        kind,
+                        error,
+                        attempts,
+                    };
+                    (index, failure)
+                })
+                .collect(),
+            Err(e) if missing_table(&e) => BTreeMap::new(),
+            Err(e) => panic!("reading BackfillFailedEntry: {e}"),
+        }
+    }
+
+    fn delete_failures(&self, name: &str) {
+        match self.connection().exec_drop(
+            "DELETE FROM BackfillFailedEntry WHERE CheckpointKey = ?",
+            (name,),
+        ) {
+            Ok(()) => {}
+            Err(e) if missing_table(&e) => {}
+            Err(e) => panic!("deleting failure records: {e}"),
         }
     }
 

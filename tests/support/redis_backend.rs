@@ -3,11 +3,14 @@
 
 use redis::Commands;
 
-use super::backend::{Checkpoint, IndexBackend, Snapshot};
+use std::collections::BTreeMap;
+
+use super::backend::{Checkpoint, IndexBackend, Snapshot, StoredFailure};
 use super::private::{PrivateRedis, PrivateService};
 use super::require_env;
 
 const CHECKPOINT_PREFIX: &str = "rekor-backfill:checkpoint:";
+const FAILED_PREFIX: &str = "rekor-backfill:failed:";
 
 #[derive(Clone, Debug)]
 pub struct RedisBackend {
@@ -33,7 +36,7 @@ impl RedisBackend {
     fn index_keys(&self, conn: &mut redis::Connection) -> Vec<String> {
         let keys: Result<Vec<String>, _> = conn.scan::<String>().expect("SCAN").collect();
         let mut keys = keys.expect("SCAN");
-        keys.retain(|k| !k.starts_with(CHECKPOINT_PREFIX));
+        keys.retain(|k| !k.starts_with(CHECKPOINT_PREFIX) && !k.starts_with(FAILED_PREFIX));
         keys
     }
 }
@@ -130,6 +133,39 @@ impl IndexBackend for RedisBackend {
             .connection()
             .del(format!("{CHECKPOINT_PREFIX}{name}"))
             .expect("DEL checkpoint");
+    }
+
+    fn failures(&self, name: &str) -> BTreeMap<u64, StoredFailure> {
+        let all: BTreeMap<String, String> = self
+            .connection()
+            .hgetall(format!("{FAILED_PREFIX}{name}"))
+            .expect("HGETALL failures");
+        all.into_iter()
+            .map(|(field, json)| {
+                let v: serde_json::Value = serde_json::from_str(&json)
+                    .unwrap_or_else(|e| panic!("failure record is not JSON ({e}): {json}"));
+                let index: u64 = field.parse().expect("field is a log index");
+                assert_eq!(v["logIndex"], index, "{json}");
+                for time in ["firstSeen", "lastSeen"] {
+                    assert!(v[time].as_str().is_some_and(|t| t.contains('T')), "{json}");
+                }
+                let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                let failure = StoredFailure {
+                    uuid: text("uuid"),
+                    kind: text("kind"),
+                    error: text("error"),
+                    attempts: v["attempts"].as_u64().expect("attempts"),
+                };
+                (index, failure)
+            })
+            .collect()
+    }
+
+    fn delete_failures(&self, name: &str) {
+        let _: i64 = self
+            .connection()
+            .del(format!("{FAILED_PREFIX}{name}"))
+            .expect("DEL failures");
     }
 
     fn drop_lease(&self, name: &str) {

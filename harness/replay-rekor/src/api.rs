@@ -134,6 +134,9 @@ fn entry_by_index(control: &Control, req: &Request) -> Response {
             )
         }
     };
+    if control.log().is_unreadable(index) {
+        return unreadable_answer(index);
+    }
     match control.served(index) {
         Some(entry) => {
             control.note_served(&[index]);
@@ -181,6 +184,13 @@ fn retrieve(control: &Control, req: &Request) -> Response {
         return Response::error(422, "logIndexes should be greater than or equal to 0");
     }
     let log = control.log();
+    if let Some(&bad) = query
+        .log_indexes
+        .iter()
+        .find(|&&i| log.is_unreadable(i as u64))
+    {
+        return unreadable_answer(bad as u64);
+    }
     let mut served = Vec::with_capacity(query.log_indexes.len());
     let mut body = String::from("[");
     for &index in &query.log_indexes {
@@ -196,6 +206,14 @@ fn retrieve(control: &Control, req: &Request) -> Response {
     drop(log);
     control.note_served(&served);
     Response::json(200, body)
+}
+
+/// rekor-server's answer for an entry it stored but cannot return.
+fn unreadable_answer(index: u64) -> Response {
+    Response::error(
+        500,
+        &format!("replay-rekor: log index {index} is unreadable (error unmarshalling entry)"),
+    )
 }
 
 // --- admin ---
@@ -223,6 +241,18 @@ struct EntryBody {
     integrated_time: Option<i64>,
     #[serde(rename = "logID")]
     log_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UnreadableBody {
+    index: u64,
+    /// Default true; false serves the index again.
+    #[serde(default = "yes")]
+    unreadable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -286,6 +316,10 @@ fn admin(control: &Control, req: &Request, path: &str, connection: u64) -> Respo
             })?;
             control.set_malformed(b.index, how);
             Ok(ok())
+        }),
+        ("POST", "unreadable") => parse_body::<UnreadableBody>(req).map(|b| {
+            control.set_unreadable(b.index, b.unreadable);
+            ok()
         }),
         ("POST", "clear-overrides") => {
             control.update_log(|log| log.clear_overrides());

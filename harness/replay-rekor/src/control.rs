@@ -151,6 +151,12 @@ impl Control {
         self.update_log(|log| log.set_malformed(index, how));
     }
 
+    /// Every read of `index` (by index or in a batch) answers 500 for
+    /// ever, or again normally with `false`.
+    pub fn set_unreadable(&self, index: u64, unreadable: bool) {
+        self.update_log(|log| log.set_unreadable(index, unreadable));
+    }
+
     /// What the server answers for `index`, exactly.
     pub fn served(&self, index: u64) -> Option<ServedEntry> {
         self.log().served(index)

@@ -226,6 +226,9 @@ pub struct Log {
     explicit: HashMap<u64, Arc<Entry>>,
     /// Indices whose entry (explicit or cycled) is served broken.
     malformed: HashMap<u64, Malformation>,
+    /// Indices answered with HTTP 500 for ever, as rekor-server does for an
+    /// entry it accepted but cannot serialize back.
+    unreadable: std::collections::HashSet<u64>,
     active_tree_id: u64,
     inactive: Option<Shard>,
     size: u64,
@@ -241,6 +244,7 @@ impl Log {
             corpus: corpus.into_iter().map(Arc::new).collect(),
             explicit: HashMap::new(),
             malformed: HashMap::new(),
+            unreadable: Default::default(),
             active_tree_id: DEFAULT_TREE_ID,
             inactive: None,
             size,
@@ -335,10 +339,25 @@ impl Log {
         self.malformed.insert(index, how);
     }
 
-    /// Drops explicit entries and malformations: the corpus cycle again.
+    /// Makes every read of `index` answer 500 (`false`: served again).
+    pub fn set_unreadable(&mut self, index: u64, unreadable: bool) {
+        if unreadable {
+            self.unreadable.insert(index);
+        } else {
+            self.unreadable.remove(&index);
+        }
+    }
+
+    pub fn is_unreadable(&self, index: u64) -> bool {
+        self.unreadable.contains(&index)
+    }
+
+    /// Drops explicit entries, malformations and unreadable indices: the
+    /// corpus cycle again.
     pub fn clear_overrides(&mut self) {
         self.explicit.clear();
         self.malformed.clear();
+        self.unreadable.clear();
     }
 
     fn shard_of(&self, index: u64) -> (u64, u64, u64) {

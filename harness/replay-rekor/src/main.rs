@@ -38,6 +38,9 @@ struct Args {
     /// answer the batch endpoint with this status instead (e.g. 404, 405, 501)
     #[argh(option)]
     disable_retrieve: Option<u16>,
+    /// answer every read of this index with 500, for ever (repeatable)
+    #[argh(option)]
+    unreadable_index: Vec<u64>,
     /// record served indices and request headers (GET /__admin/served)
     #[argh(switch)]
     record: bool,
@@ -78,6 +81,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let server = ReplayServer::bind(args.listen, log)?;
     server.set_delay(Duration::from_millis(args.delay_ms));
     server.set_recording(args.record);
+    for &index in &args.unreadable_index {
+        server.set_unreadable(index, true);
+    }
     if let Some(status) = args.disable_retrieve {
         server.set_retrieve(RetrieveMode::Disabled { status });
     }
