@@ -82,6 +82,11 @@ pub struct Args {
     #[argh(switch)]
     pub insecure_skip_verify: bool,
 
+    /// how long a backend outage is waited out (reconnecting with backoff)
+    /// before the run ends, Go duration (default 1m)
+    #[argh(option)]
+    pub backend_retry_max: Option<String>,
+
     /// mysql DSN, user:pass@tcp(host:port)/db?params or mysql://user:pass@host:port/db
     /// (or set MYSQL_DSN)
     #[argh(option)]

@@ -36,6 +36,7 @@ use crate::logger::LogFormat;
 use crate::progress::Progress;
 use crate::rekor::{FetchError, RekorClient};
 use crate::retry::{retry_recorded, RetryOutcome};
+use crate::sink::outage::{self, OutagePolicy, Resilient};
 use crate::sink::{Backend, DrySink, Sink};
 use crate::verify::key::LogKey;
 use crate::verify::LogVerifier;
@@ -115,6 +116,14 @@ impl Shared {
         }
         self.stop.store(true, Ordering::SeqCst);
         self.moved.notify_all();
+    }
+
+    /// How backend outages are waited out in this run.
+    fn outage(&self, config: &Config) -> OutagePolicy {
+        OutagePolicy {
+            max: config.backend_retry_max,
+            stop: Arc::clone(&self.stop),
+        }
     }
 
     fn take_fatal(&self) -> Option<anyhow::Error> {
@@ -390,9 +399,14 @@ fn prepare(
         if config.checkpoint.interval.is_some() {
             let _lease = match config.dry_run {
                 true => None,
-                false => Some(take_lease(backend, &config.checkpoint.name, shared)?),
+                false => Some(take_lease(
+                    backend,
+                    &config.checkpoint.name,
+                    shared,
+                    config,
+                )?),
             };
-            open_checkpoint(config, backend, &info)?;
+            open_checkpoint(config, backend, &info, shared.outage(config))?;
         }
         log::info!("Nothing to do: the log is empty");
         return Ok(Prepared::NothingToDo);
@@ -413,20 +427,20 @@ fn prepare(
     // dropped, however the run ends.
     let lease = match config.dry_run {
         true => None,
-        false => Some(take_lease(backend, name, shared)?),
+        false => Some(take_lease(backend, name, shared, config)?),
     };
-    let (store, existing) = open_checkpoint(config, backend, &info)?;
+    let (store, existing) = open_checkpoint(config, backend, &info, shared.outage(config))?;
     let plan = resume(config.start, end, existing.as_ref(), name.as_str())?;
     // Every run that writes retries the stored failure records first,
     // also when its range holds nothing new.
     let mut failures = None;
     if !config.dry_run {
-        let mut records = backend
+        let records = backend
             .connect_failure_store()
             .context("connecting to the backend for the failure records")?;
-        let mut sink = backend
-            .connect_sink()
-            .context("connecting to the backend")?;
+        let mut records: Box<dyn FailureStore> =
+            Box::new(Resilient::new(records, shared.outage(config)));
+        let mut sink = resilient_sink(backend, shared.outage(config))?;
         let outcome = retry_recorded(
             records.as_mut(),
             name,
@@ -477,14 +491,16 @@ fn open_checkpoint(
     config: &Config,
     backend: &dyn Backend,
     layout: &LogLayout,
+    policy: OutagePolicy,
 ) -> anyhow::Result<(Option<Store>, Option<CheckpointRecord>)> {
     if config.checkpoint.interval.is_none() {
         return Ok((None, None));
     }
     let name = &config.checkpoint.name;
-    let mut store = backend
+    let store = backend
         .connect_checkpoint_store(config.dry_run)
         .context("connecting to the backend for the checkpoint")?;
+    let mut store: Store = Box::new(Resilient::new(store, policy));
     if !config.checkpoint.reset {
         let existing = store
             .load(name)
@@ -530,7 +546,7 @@ fn dispatch(
         )),
         None => None,
     };
-    let sinks = connect_sinks(config, backend)?;
+    let sinks = connect_sinks(config, backend, shared.outage(config))?;
     let workers = sinks.len();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
@@ -612,9 +628,11 @@ fn take_lease(
     backend: &dyn Backend,
     name: &CheckpointName,
     shared: &Arc<Shared>,
+    config: &Config,
 ) -> anyhow::Result<LeaseKeeper> {
     let owner = Owner::new();
     let lease = backend.acquire_lease(name, &owner)?;
+    let lease = Box::new(Resilient::new(lease, shared.outage(config)));
     log::info!(
         "Lease on checkpoint \"{name}\" taken as {} (renewed while the run lives)",
         owner.id()
@@ -666,16 +684,28 @@ fn upgrade(
 }
 
 /// One sink per worker: a backend connection, or the dry run's.
-fn connect_sinks(config: &Config, backend: &dyn Backend) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+fn connect_sinks(
+    config: &Config,
+    backend: &dyn Backend,
+    policy: OutagePolicy,
+) -> anyhow::Result<Vec<Box<dyn Sink>>> {
     (0..config.concurrency.get())
         .map(|_| -> anyhow::Result<Box<dyn Sink>> {
             if config.dry_run {
                 Ok(Box::new(DrySink))
             } else {
-                backend.connect_sink().context("connecting to the backend")
+                resilient_sink(backend, policy.clone())
             }
         })
         .collect()
+}
+
+/// A backend connection whose writes wait out outages.
+fn resilient_sink(backend: &dyn Backend, policy: OutagePolicy) -> anyhow::Result<Box<dyn Sink>> {
+    let sink = backend
+        .connect_sink()
+        .context("connecting to the backend")?;
+    Ok(Box::new(Resilient::new(sink, policy)))
 }
 
 /// Hands out `range` in chunks, never further than `window` indices ahead
@@ -742,6 +772,8 @@ fn run_chunk(
             let _ = done.send(completion);
         }
         Err(ChunkError::Fetch(FetchError::Cancelled)) => {}
+        // Stopped while waiting for the backend: the cause is reported.
+        Err(ChunkError::Write(e)) if outage::gave_up_on_stop(&e.0) => {}
         Err(ChunkError::Fetch(FetchError::Fatal(e))) => shared.fail(e.context(format!(
             "fetching log entries {}..={} from Rekor",
             indices.start(),

@@ -244,6 +244,7 @@ impl Backend for MysqlBackend {
         Ok(Box::new(MysqlCheckpointStore {
             backend: self.clone(),
             conn,
+            broken: false,
             read_only,
         }))
     }
@@ -289,13 +290,36 @@ fn is_connection_error(e: &mysql::Error) -> bool {
     }
 }
 
+/// Server errors of a failover: the server is (still) read-only.
+const READ_ONLY_CODES: [u16; 2] = [1290, 1836];
+
+/// Errors after which a new attempt, on a new connection if need be, may
+/// succeed: the server is down, restarting, failing over or not answering.
+pub(super) fn is_transient(e: &mysql::Error) -> bool {
+    is_connection_error(e)
+        || matches!(e, mysql::Error::MySqlError(e) if READ_ONLY_CODES.contains(&e.code))
+}
+
+/// `message`, marked [`Unavailable`](super::outage::Unavailable) when `e`
+/// is transient.
+pub(super) fn failed(e: &mysql::Error, message: String) -> anyhow::Error {
+    let error = anyhow!("{message}");
+    if is_transient(e) {
+        super::outage::unavailable(error)
+    } else {
+        error
+    }
+}
+
 impl MysqlSink {
     fn write_once(&mut self, statements: &[Statement]) -> Result<(), WriteError<mysql::Error>> {
         let conn = match self.conn.as_mut() {
             Some(conn) => conn,
-            None => self
-                .conn
-                .insert(self.backend.connect().map_err(WriteError::Connect)?),
+            None => self.conn.insert(
+                self.backend
+                    .connect()
+                    .map_err(|e| WriteError::Connect(super::outage::unavailable(e)))?,
+            ),
         };
         for statement in statements {
             if let Err(e) = conn.exec_drop(&statement.sql, statement.params.clone()) {
@@ -342,10 +366,13 @@ impl Sink for MysqlSink {
         let fail = |e: WriteError<mysql::Error>| {
             SinkError(match e {
                 WriteError::Connect(e) => e.context("reconnecting after a lost connection"),
-                WriteError::Backend(e) => anyhow!(
-                    "{context}: INSERT IGNORE of {rows} keys of {} entries failed: {}",
-                    entries.len(),
-                    backend.explain(&e)
+                WriteError::Backend(e) => failed(
+                    &e,
+                    format!(
+                        "{context}: INSERT IGNORE of {rows} keys of {} entries failed: {}",
+                        entries.len(),
+                        backend.explain(&e)
+                    ),
                 ),
             })
         };
@@ -422,16 +449,38 @@ fn build_statements(entries: &[IndexedEntry]) -> Vec<Statement> {
 struct MysqlCheckpointStore {
     backend: MysqlBackend,
     conn: Conn,
+    /// Set after a connection-level failure: the next call reconnects.
+    broken: bool,
     /// Dry run: the table is never created; `save` and `delete` do nothing.
     read_only: bool,
 }
 
+impl MysqlCheckpointStore {
+    /// A new connection if the last one broke.
+    fn reconnect_if_broken(&mut self) -> anyhow::Result<()> {
+        if self.broken {
+            self.conn = self.backend.connect().map_err(super::outage::unavailable)?;
+            self.broken = false;
+        }
+        Ok(())
+    }
+
+    /// The error of a failed statement; a broken connection is replaced
+    /// by the next call.
+    fn failed(&mut self, e: &mysql::Error, message: String) -> anyhow::Error {
+        self.broken |= is_connection_error(e);
+        failed(e, message)
+    }
+}
+
 impl CheckpointStore for MysqlCheckpointStore {
     fn load(&mut self, name: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
-        let context = || format!("{}: loading checkpoint {name}", self.backend.describe());
+        let describe = self.backend.describe();
+        let context = || format!("{describe}: loading checkpoint {name}");
         const SELECT: &str = "SELECT FirstIndex, LastCompletedIndex, \
              CAST(FLOOR(UNIX_TIMESTAMP(LastUpdated)) AS SIGNED), LogShards \
              FROM BackfillCheckpoint WHERE CheckpointKey = ?";
+        self.reconnect_if_broken()?;
         let mut result = self.conn.exec_first(SELECT, (name.as_str(),));
         if matches!(&result, Err(mysql::Error::MySqlError(e)) if self.read_only && e.code == ER_BAD_FIELD_ERROR)
         {
@@ -448,7 +497,10 @@ impl CheckpointStore for MysqlCheckpointStore {
             Err(mysql::Error::MySqlError(e)) if self.read_only && e.code == ER_NO_SUCH_TABLE => {
                 return Ok(None)
             }
-            Err(e) => return Err(anyhow!("{}: {}", context(), self.backend.explain(&e))),
+            Err(e) => {
+                let message = format!("{}: {}", context(), self.backend.explain(&e));
+                return Err(self.failed(&e, message));
+            }
         };
         let Some((first, last, updated, shards)) = row else {
             return Ok(None);
@@ -483,7 +535,8 @@ impl CheckpointStore for MysqlCheckpointStore {
             log::debug!("dry run: not saving checkpoint {name}");
             return Ok(());
         }
-        let context = || format!("{}: saving checkpoint {name}", self.backend.describe());
+        let describe = self.backend.describe();
+        let context = || format!("{describe}: saving checkpoint {name}");
         let signed = |value: u64| {
             i64::try_from(value).map_err(|_| anyhow!("{}: index {value} exceeds BIGINT", context()))
         };
@@ -498,14 +551,17 @@ impl CheckpointStore for MysqlCheckpointStore {
             .log
             .as_ref()
             .map(|log| serde_json::json!(log).to_string());
-        self.conn
-            .exec_drop(
+        self.reconnect_if_broken()?;
+        let result = self.conn.exec_drop(
                 "INSERT INTO BackfillCheckpoint (CheckpointKey, FirstIndex, LastCompletedIndex, LastUpdated, LogShards) \
                  VALUES (?, ?, ?, FROM_UNIXTIME(?), ?) \
                  ON DUPLICATE KEY UPDATE FirstIndex = ?, LastCompletedIndex = ?, LastUpdated = FROM_UNIXTIME(?), LogShards = ?",
                 (name.as_str(), first, last, updated, &shards, first, last, updated, &shards),
-            )
-            .map_err(|e| anyhow!("{}: {}", context(), self.backend.explain(&e)))
+            );
+        result.map_err(|e| {
+            let message = format!("{}: {}", context(), self.backend.explain(&e));
+            self.failed(&e, message)
+        })
     }
 
     fn delete(&mut self, name: &CheckpointName) -> anyhow::Result<()> {
@@ -513,17 +569,18 @@ impl CheckpointStore for MysqlCheckpointStore {
             log::debug!("dry run: not deleting checkpoint {name}");
             return Ok(());
         }
-        self.conn
-            .exec_drop(
-                "DELETE FROM BackfillCheckpoint WHERE CheckpointKey = ?",
-                (name.as_str(),),
-            )
-            .map_err(|e| {
-                anyhow!(
-                    "{}: deleting checkpoint {name}: {e}",
-                    self.backend.describe()
-                )
-            })
+        self.reconnect_if_broken()?;
+        let result = self.conn.exec_drop(
+            "DELETE FROM BackfillCheckpoint WHERE CheckpointKey = ?",
+            (name.as_str(),),
+        );
+        result.map_err(|e| {
+            let message = format!(
+                "{}: deleting checkpoint {name}: {e}",
+                self.backend.describe()
+            );
+            self.failed(&e, message)
+        })
     }
 }
 

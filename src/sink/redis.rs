@@ -197,11 +197,18 @@ impl Backend for RedisBackend {
 
     fn connect_sink(&self) -> anyhow::Result<Box<dyn Sink>> {
         let mut connection = self.connect()?;
-        let run_id = run_id(&mut connection);
+        let marker = marker_key();
+        redis::cmd("SET")
+            .arg(&marker)
+            .arg(1)
+            .arg("EX")
+            .arg(MARKER_TTL_SECS)
+            .query::<()>(&mut connection)
+            .map_err(|e| anyhow!("{}: SET {marker} failed: {e}", self.context()))?;
         Ok(Box::new(RedisSink {
             backend: self.clone(),
             connection: Some(connection),
-            run_id,
+            marker,
         }))
     }
 
@@ -212,7 +219,7 @@ impl Backend for RedisBackend {
         let connection = self.connect()?;
         Ok(Box::new(RedisCheckpointStore {
             backend: self.clone(),
-            connection,
+            connection: Some(connection),
             read_only,
         }))
     }
@@ -221,6 +228,7 @@ impl Backend for RedisBackend {
         Ok(Box::new(super::redis_failures::RedisFailureStore {
             backend: self.clone(),
             connection: self.connect()?,
+            broken: false,
         }))
     }
 
@@ -234,16 +242,63 @@ impl Backend for RedisBackend {
 }
 
 /// One worker's connection. After a connection-level failure the
-/// connection is dropped and a new one is opened, but only to the same
-/// server process.
+/// connection is dropped and a new one is opened, also to a restarted
+/// server, as long as that server still holds the sink's marker key: a
+/// server that came back without it (no or lazy persistence, a failover to
+/// a replica that lagged) may have lost acknowledged writes, and a run that
+/// carried on would checkpoint past them. Managed Redis and proxies hide
+/// `run_id`, so the data itself is what is checked.
 struct RedisSink {
     backend: RedisBackend,
     connection: Option<Connection>,
-    /// The server process the sink first connected to (`INFO server`).
-    /// A restarted server may have lost acknowledged writes (no or lazy
-    /// persistence), and a run that carried on would then checkpoint past
-    /// them; so a sink never continues on a different process.
-    run_id: Option<String>,
+    /// [`marker_key`], written when the sink connected.
+    marker: String,
+}
+
+/// How long a marker outlives a run that could not delete it (killed).
+const MARKER_TTL_SECS: u64 = 7 * 86_400;
+
+/// A key of its own for each sink: `rekor-backfill:marker:<pid>-<nanos>-<n>`.
+fn marker_key() -> String {
+    static SINKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = SINKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("rekor-backfill:marker:{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// Errors after which a new attempt, on a new connection if need be, may
+/// succeed: the server is down, restarting (LOADING), failing over
+/// (READONLY, MASTERDOWN) or not answering.
+pub(super) fn is_transient(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || matches!(
+            e.code(),
+            Some("LOADING" | "READONLY" | "MASTERDOWN" | "TRYAGAIN")
+        )
+}
+
+/// `message` about `e`, marked [`Unavailable`](super::outage::Unavailable)
+/// when `e` is transient.
+pub(super) fn failed(e: &redis::RedisError, message: String) -> anyhow::Error {
+    let error = anyhow!("{message}");
+    if is_transient(e) {
+        super::outage::unavailable(error)
+    } else {
+        error
+    }
+}
+
+impl Drop for RedisSink {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.as_mut() {
+            let _ = redis::cmd("DEL").arg(&self.marker).query::<()>(connection);
+        }
+    }
 }
 
 impl RedisSink {
@@ -271,25 +326,23 @@ impl RedisSink {
         Ok(())
     }
 
-    /// A new connection to the same server process.
+    /// A new connection, to a server that still holds the sink's marker.
     fn reconnect(&self) -> anyhow::Result<Connection> {
-        let mut connection = self.backend.connect()?;
-        let now = run_id(&mut connection);
-        match (&self.run_id, &now) {
-            (Some(before), Some(now)) if before == now => Ok(connection),
-            (Some(_), Some(_)) => bail!(
-                "{}: the server restarted during the run (its run_id changed); index writes \
-                 acknowledged before the restart may be lost, so the run must not continue \
-                 on this connection — rerun: it resumes from the checkpoint the server still \
-                 holds (or starts over if the restart lost it too)",
-                self.backend.context()
-            ),
-            _ => bail!(
-                "{}: cannot tell whether the server restarted (no run_id in INFO server); \
-                 not reconnecting",
-                self.backend.context()
-            ),
+        let mut connection = self.backend.connect().map_err(super::outage::unavailable)?;
+        let context = self.backend.context();
+        let kept: bool = redis::cmd("EXISTS")
+            .arg(&self.marker)
+            .query(&mut connection)
+            .map_err(|e| failed(&e, format!("{context}: EXISTS {} failed: {e}", self.marker)))?;
+        if !kept {
+            bail!(
+                "{context}: the server came back without this run's data (restarted without \
+                 persistence, flushed, or a replica that lagged): index writes acknowledged \
+                 before may be lost, so the run must not continue — rerun: it resumes from \
+                 the checkpoint the server still holds (or starts over if it lost that too)"
+            );
         }
+        Ok(connection)
     }
 }
 
@@ -304,10 +357,13 @@ impl Sink for RedisSink {
         let fail = |e: WriteError<redis::RedisError>| {
             SinkError(match e {
                 WriteError::Connect(e) => e.context("reconnecting after a lost connection"),
-                WriteError::Backend(e) => anyhow!(
-                    "{context}: writing {keys} keys of {} entries failed: {}",
-                    entries.len(),
-                    explain(&e, IO_TIMEOUT)
+                WriteError::Backend(e) => failed(
+                    &e,
+                    format!(
+                        "{context}: writing {keys} keys of {} entries failed: {}",
+                        entries.len(),
+                        explain(&e, IO_TIMEOUT)
+                    ),
                 ),
             })
         };
@@ -328,14 +384,6 @@ impl Sink for RedisSink {
             Err(e) => Err(fail(e)),
         }
     }
-}
-
-/// The server process's `run_id`, which changes on every restart.
-fn run_id(connection: &mut Connection) -> Option<String> {
-    let info: String = redis::cmd("INFO").arg("server").query(connection).ok()?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("run_id:"))
-        .map(|id| id.trim().to_string())
 }
 
 /// The error text, with a read timeout spelled out (the OS says only
@@ -470,18 +518,42 @@ impl Pipelines {
 /// Checkpoints as JSON strings under [`checkpoint_key`].
 struct RedisCheckpointStore {
     backend: RedisBackend,
-    connection: Connection,
-    /// Dry run: `save` and `delete` do nothing.
+    /// `None` after a connection-level failure: the next call reconnects.
+    connection: Option<Connection>,
     read_only: bool,
+}
+
+impl RedisCheckpointStore {
+    /// Runs `cmd`, on a new connection if the last one broke.
+    fn query<T: redis::FromRedisValue>(
+        &mut self,
+        cmd: &redis::Cmd,
+        what: &str,
+    ) -> anyhow::Result<T> {
+        let connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => self.backend.connect().map_err(super::outage::unavailable)?,
+        };
+        let connection = self.connection.insert(connection);
+        let result = cmd.query(connection);
+        let broken = !connection.is_open();
+        result.map_err(|e| {
+            if broken || e.is_unrecoverable_error() || is_transient(&e) {
+                self.connection = None;
+            }
+            failed(
+                &e,
+                format!("{}: {what} failed: {e}", self.backend.context()),
+            )
+        })
+    }
 }
 
 impl CheckpointStore for RedisCheckpointStore {
     fn load(&mut self, name: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
         let key = checkpoint_key(name);
-        let stored: Option<String> = redis::cmd("GET")
-            .arg(&key)
-            .query(&mut self.connection)
-            .map_err(|e| anyhow!("{}: GET {key} failed: {e}", self.backend.context()))?;
+        let stored: Option<String> =
+            self.query(redis::cmd("GET").arg(&key), &format!("GET {key}"))?;
         stored
             .map(|json| {
                 CheckpointRecord::from_json(&json)
@@ -496,11 +568,10 @@ impl CheckpointStore for RedisCheckpointStore {
             log::debug!("dry run: not saving checkpoint {key}");
             return Ok(());
         }
-        redis::cmd("SET")
-            .arg(&key)
-            .arg(record.to_json())
-            .query::<()>(&mut self.connection)
-            .map_err(|e| anyhow!("{}: SET {key} failed: {e}", self.backend.context()))
+        self.query(
+            redis::cmd("SET").arg(&key).arg(record.to_json()),
+            &format!("SET {key}"),
+        )
     }
 
     fn delete(&mut self, name: &CheckpointName) -> anyhow::Result<()> {
@@ -509,10 +580,7 @@ impl CheckpointStore for RedisCheckpointStore {
             log::debug!("dry run: not deleting checkpoint {key}");
             return Ok(());
         }
-        redis::cmd("DEL")
-            .arg(&key)
-            .query::<()>(&mut self.connection)
-            .map_err(|e| anyhow!("{}: DEL {key} failed: {e}", self.backend.context()))
+        self.query(redis::cmd("DEL").arg(&key), &format!("DEL {key}"))
     }
 }
 

@@ -1,0 +1,67 @@
+//! Backend outages during a run (issue #11, "Outages survived"): the
+//! backend is stopped mid-run and started again with its data (a private
+//! Redis with an fsync'ed append-only file, a private MariaDB); the run
+//! waits it out, reconnects and ends as a run without outage would. An
+//! outage longer than `--backend-retry-max` is scenario 8
+//! (`support::scenarios::backend_stopped_mid_run`).
+
+use std::thread;
+use std::time::Duration;
+
+use crate::support;
+
+use support::backend::IndexBackend;
+use support::mysql_backend::MysqlBackend;
+use support::redis_backend::RedisBackend;
+use support::Fixture;
+
+/// Per-entry delay of the replay server, so the run is mid-way when the
+/// backend goes away.
+const SLOW: Duration = Duration::from_millis(20);
+const OUTAGE: Duration = Duration::from_secs(3);
+
+/// The backend is down for [`OUTAGE`] in the middle of a run: the run ends
+/// as without outage (status, index, checkpoint).
+fn short_outage_is_waited_out<B: IndexBackend>() {
+    let (mut service, backend) = B::launch_private();
+    let fx = Fixture::on_backend("outage-waited-out", backend);
+    let size = fx.size();
+    // Computed now, while the backend is up.
+    fx.reference();
+
+    fx.server.set_delay(SLOW);
+    let mut running = fx.spawn(&["--checkpoint-interval", "10", "--concurrency", "2"]);
+    running.wait_until("100 entries served", Duration::from_secs(60), || {
+        fx.server.stats().entries_served >= 100
+    });
+    service.stop();
+    thread::sleep(OUTAGE);
+    assert!(running.is_running(), "the run ended during the outage");
+    service.start();
+    let out = running.wait_for(Duration::from_secs(120));
+    out.expect_code(fx.expected_exit(0..size), "a 3 s backend outage");
+    assert!(
+        out.line_with("reconnecting").is_some(),
+        "the run did not notice the outage:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.line_with("Backfill complete").is_some(),
+        "no complete summary:\n{}",
+        out.stderr
+    );
+    fx.assert_no_secrets(&out, &[]);
+    let cp = fx.assert_checkpoint_sound("after the outage");
+    assert_eq!(cp.map(|c| c.last_completed_index), Some(size - 1));
+    fx.assert_index_is_reference("after a 3 s outage");
+}
+
+#[test]
+fn redis_outage_is_waited_out() {
+    short_outage_is_waited_out::<RedisBackend>();
+}
+
+#[test]
+fn mysql_outage_is_waited_out() {
+    short_outage_is_waited_out::<MysqlBackend>();
+}
