@@ -118,6 +118,26 @@ impl Shared {
         self.moved.notify_all();
     }
 
+    /// After the backend lost the run's data: clears the run's state for a
+    /// new pass and returns the error, unless the run stopped for another
+    /// reason (a signal, another error).
+    fn rewind(&self) -> Option<anyhow::Error> {
+        let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+        let lost = fatal.as_ref().is_some_and(outage::is_data_lost);
+        if !lost || self.interrupted.load(Ordering::SeqCst) {
+            return None;
+        }
+        let error = fatal.take();
+        *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+        self.counters.rewound();
+        self.stop.store(false, Ordering::SeqCst);
+        // A signal that came meanwhile still stops the next pass.
+        if self.interrupted.load(Ordering::SeqCst) {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        error
+    }
+
     /// How backend outages are waited out in this run.
     fn outage(&self, config: &Config) -> OutagePolicy {
         OutagePolicy {
@@ -288,14 +308,32 @@ pub fn run(
         true => Some(log_verifier(config, &client)?),
         false => None,
     };
-    let work = match prepare(config, backend, &client, verifier.as_ref(), &shared)? {
-        Prepared::NothingToDo => return Ok(RunOutcome::Complete),
-        Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
-        Prepared::Run(work) => work,
-    };
-    let failures = dispatch(config, backend, &client, verifier.as_ref(), work, &shared)?;
-    outcome(&failures, &shared)
+    let mut rewinds = 0;
+    loop {
+        let work = match prepare(config, backend, &client, verifier.as_ref(), &shared)? {
+            Prepared::NothingToDo => return Ok(RunOutcome::Complete),
+            Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
+            Prepared::Run(work) => work,
+        };
+        let failures = dispatch(config, backend, &client, verifier.as_ref(), work, &shared)?;
+        if rewinds < MAX_REWINDS {
+            if let Some(lost) = shared.rewind() {
+                rewinds += 1;
+                log::warn!(
+                    "{lost:#}; rewinding ({rewinds} of at most {MAX_REWINDS}): the index is \
+                     written again from the checkpoint the backend holds now (from the start \
+                     of the range if it holds none)"
+                );
+                continue;
+            }
+        }
+        return outcome(&failures, &shared);
+    }
 }
+
+/// Rewinds after the backend lost the run's data ([`outage::DataLost`]) at
+/// most this often: a backend that keeps losing it ends the run.
+const MAX_REWINDS: u32 = 10;
 
 /// `--verify-log`: the log key from `--rekor-public-key`, else from the
 /// server, its fingerprint logged so an operator can check which key it is.
@@ -779,11 +817,11 @@ fn run_chunk(
             indices.start(),
             indices.end()
         ))),
-        Err(ChunkError::Write(e)) => shared.fail(anyhow!(
-            "writing the keys of log entries {}..={}: {e}",
+        Err(ChunkError::Write(e)) => shared.fail(e.0.context(format!(
+            "writing the keys of log entries {}..={}",
             indices.start(),
             indices.end()
-        )),
+        ))),
     }
 }
 

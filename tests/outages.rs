@@ -3,7 +3,8 @@
 //! Redis with an fsync'ed append-only file, a private MariaDB); the run
 //! waits it out, reconnects and ends as a run without outage would. An
 //! outage longer than `--backend-retry-max` is scenario 8
-//! (`support::scenarios::backend_stopped_mid_run`).
+//! (`support::scenarios::backend_stopped_mid_run`). A Redis that comes back
+//! without its data makes the run rewind and write the index again.
 
 use std::thread;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use crate::support;
 
 use support::backend::IndexBackend;
 use support::mysql_backend::MysqlBackend;
+use support::private::{PrivateMariaDb, PrivateRedis};
 use support::redis_backend::RedisBackend;
 use support::Fixture;
 
@@ -64,4 +66,54 @@ fn redis_outage_is_waited_out() {
 #[test]
 fn mysql_outage_is_waited_out() {
     short_outage_is_waited_out::<MysqlBackend>();
+}
+
+/// Redis restarted without its data mid-run: the run notices (its marker
+/// keys are gone), rewinds, and the index ends complete.
+#[test]
+fn redis_restarted_empty_is_rewritten() {
+    let mut redis = PrivateRedis::launch();
+    let fx = Fixture::on_backend("restarted-empty", redis.backend.clone());
+    let size = fx.size();
+    fx.reference();
+
+    fx.server.set_delay(SLOW);
+    let mut running = fx.spawn(&["--checkpoint-interval", "10", "--concurrency", "2"]);
+    running.wait_until("100 entries served", Duration::from_secs(60), || {
+        fx.server.stats().entries_served >= 100
+    });
+    redis.restart_empty();
+    let out = running.wait_for(Duration::from_secs(120));
+    out.expect_code(fx.expected_exit(0..size), "Redis restarted empty");
+    assert!(
+        out.line_with("came back without this run's data").is_some()
+            && out.line_with("rewinding (1 of at most 10)").is_some(),
+        "the run did not rewind:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.line_with(&format!("Backfill complete: {size}/{size} entries"))
+            .is_some(),
+        "the summary does not cover the whole range:\n{}",
+        out.stderr
+    );
+    let cp = fx.assert_checkpoint_sound("after the rewind");
+    assert_eq!(cp.map(|c| c.last_completed_index), Some(size - 1));
+    fx.assert_index_is_reference("after a restart without data");
+}
+
+/// A server whose sessions start with autocommit=0 (a my.cnf or proxy
+/// default): every connection sets autocommit=1 itself, so the index and
+/// the checkpoint are committed, not rolled back when the run disconnects.
+#[test]
+fn mysql_autocommit_off_on_the_server() {
+    let db = PrivateMariaDb::launch();
+    db.as_root("SET GLOBAL autocommit = 0");
+    let fx = Fixture::on_backend("autocommit-off", db.backend.clone());
+    let size = fx.size();
+    let out = fx.run(&[]);
+    out.expect_code(fx.expected_exit(0..size), "autocommit=0 by default");
+    let cp = fx.assert_checkpoint_sound("with autocommit=0 by default");
+    assert_eq!(cp.map(|c| c.last_completed_index), Some(size - 1));
+    fx.assert_index_is_reference("with autocommit=0 by default");
 }

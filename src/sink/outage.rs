@@ -50,6 +50,26 @@ pub fn is_unavailable(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| cause.is::<Unavailable>())
 }
 
+/// The backend came back without the data this run wrote (a Redis
+/// restarted without persistence, flushed, or a replica that lagged): what
+/// was written since the run began may be gone, so the run rewinds
+/// (`pipeline::run`) instead of carrying on past the hole.
+#[derive(Debug)]
+pub struct DataLost(pub String);
+
+impl std::fmt::Display for DataLost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DataLost {}
+
+/// Whether a [`DataLost`] is anywhere in the chain of `error`.
+pub fn is_data_lost(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<DataLost>())
+}
+
 /// The run stopped while the backend was being waited for: not an error of
 /// its own (the signal, or the failure that stopped the run, is reported).
 #[derive(Debug)]

@@ -29,7 +29,7 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
 use redis::{
     Client, Connection, ConnectionAddr, ConnectionInfo, ConnectionLike, IntoConnectionInfo,
     RedisConnectionInfo, TlsCertificates,
@@ -197,14 +197,7 @@ impl Backend for RedisBackend {
 
     fn connect_sink(&self) -> anyhow::Result<Box<dyn Sink>> {
         let mut connection = self.connect()?;
-        let marker = marker_key();
-        redis::cmd("SET")
-            .arg(&marker)
-            .arg(1)
-            .arg("EX")
-            .arg(MARKER_TTL_SECS)
-            .query::<()>(&mut connection)
-            .map_err(|e| anyhow!("{}: SET {marker} failed: {e}", self.context()))?;
+        let marker = Marker::set(&mut connection, self)?;
         Ok(Box::new(RedisSink {
             backend: self.clone(),
             connection: Some(connection),
@@ -216,10 +209,15 @@ impl Backend for RedisBackend {
         &self,
         read_only: bool,
     ) -> anyhow::Result<Box<dyn CheckpointStore>> {
-        let connection = self.connect()?;
+        let mut connection = self.connect()?;
+        let marker = match read_only {
+            true => None,
+            false => Some(Marker::set(&mut connection, self)?),
+        };
         Ok(Box::new(RedisCheckpointStore {
             backend: self.clone(),
             connection: Some(connection),
+            marker,
             read_only,
         }))
     }
@@ -251,21 +249,61 @@ impl Backend for RedisBackend {
 struct RedisSink {
     backend: RedisBackend,
     connection: Option<Connection>,
-    /// [`marker_key`], written when the sink connected.
-    marker: String,
+    marker: Marker,
 }
 
 /// How long a marker outlives a run that could not delete it (killed).
 const MARKER_TTL_SECS: u64 = 7 * 86_400;
 
-/// A key of its own for each sink: `rekor-backfill:marker:<pid>-<nanos>-<n>`.
-fn marker_key() -> String {
-    static SINKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let n = SINKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("rekor-backfill:marker:{}-{nanos:x}-{n}", std::process::id())
+/// A key of its own for each connection that writes (a sink, the
+/// checkpoint store): `rekor-backfill:marker:<pid>-<nanos>-<n>`, set when
+/// it connects and checked when it reconnects: a server without it lost
+/// what the run wrote.
+struct Marker(String);
+
+impl Marker {
+    fn set(connection: &mut Connection, backend: &RedisBackend) -> anyhow::Result<Marker> {
+        static MARKERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let n = MARKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = format!("rekor-backfill:marker:{}-{nanos:x}-{n}", std::process::id());
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("EX")
+            .arg(MARKER_TTL_SECS)
+            .query::<()>(connection)
+            .map_err(|e| failed(&e, format!("{}: SET {key} failed: {e}", backend.context())))?;
+        Ok(Marker(key))
+    }
+
+    /// A new connection to a server that still holds the marker; a
+    /// [`DataLost`](super::outage::DataLost) error if it does not (and the
+    /// run's knowledge of long lists is dropped).
+    fn reconnect(&self, backend: &RedisBackend) -> anyhow::Result<Connection> {
+        let mut connection = backend.connect().map_err(super::outage::unavailable)?;
+        let context = backend.context();
+        let kept: bool = redis::cmd("EXISTS")
+            .arg(&self.0)
+            .query(&mut connection)
+            .map_err(|e| failed(&e, format!("{context}: EXISTS {} failed: {e}", self.0)))?;
+        if !kept {
+            backend.long_lists.forget_all();
+            return Err(anyhow::Error::new(super::outage::DataLost(format!(
+                "{context}: the server came back without this run's data (restarted without \
+                 persistence, flushed, or a replica that lagged): index writes acknowledged \
+                 before may be lost"
+            ))));
+        }
+        Ok(connection)
+    }
+
+    /// Best effort when the connection is done with.
+    fn clear(&self, connection: &mut Connection) {
+        let _ = redis::cmd("DEL").arg(&self.0).query::<()>(connection);
+    }
 }
 
 /// Errors after which a new attempt, on a new connection if need be, may
@@ -296,7 +334,7 @@ pub(super) fn failed(e: &redis::RedisError, message: String) -> anyhow::Error {
 impl Drop for RedisSink {
     fn drop(&mut self) {
         if let Some(connection) = self.connection.as_mut() {
-            let _ = redis::cmd("DEL").arg(&self.marker).query::<()>(connection);
+            self.marker.clear(connection);
         }
     }
 }
@@ -328,21 +366,7 @@ impl RedisSink {
 
     /// A new connection, to a server that still holds the sink's marker.
     fn reconnect(&self) -> anyhow::Result<Connection> {
-        let mut connection = self.backend.connect().map_err(super::outage::unavailable)?;
-        let context = self.backend.context();
-        let kept: bool = redis::cmd("EXISTS")
-            .arg(&self.marker)
-            .query(&mut connection)
-            .map_err(|e| failed(&e, format!("{context}: EXISTS {} failed: {e}", self.marker)))?;
-        if !kept {
-            bail!(
-                "{context}: the server came back without this run's data (restarted without \
-                 persistence, flushed, or a replica that lagged): index writes acknowledged \
-                 before may be lost, so the run must not continue — rerun: it resumes from \
-                 the checkpoint the server still holds (or starts over if it lost that too)"
-            );
-        }
-        Ok(connection)
+        self.marker.reconnect(&self.backend)
     }
 }
 
@@ -520,7 +544,18 @@ struct RedisCheckpointStore {
     backend: RedisBackend,
     /// `None` after a connection-level failure: the next call reconnects.
     connection: Option<Connection>,
+    /// Checked on reconnecting, so a checkpoint is never saved to a server
+    /// that lost the index it stands for (none in a dry run).
+    marker: Option<Marker>,
     read_only: bool,
+}
+
+impl Drop for RedisCheckpointStore {
+    fn drop(&mut self) {
+        if let (Some(connection), Some(marker)) = (self.connection.as_mut(), &self.marker) {
+            marker.clear(connection);
+        }
+    }
 }
 
 impl RedisCheckpointStore {
@@ -530,9 +565,10 @@ impl RedisCheckpointStore {
         cmd: &redis::Cmd,
         what: &str,
     ) -> anyhow::Result<T> {
-        let connection = match self.connection.take() {
-            Some(connection) => connection,
-            None => self.backend.connect().map_err(super::outage::unavailable)?,
+        let connection = match (self.connection.take(), &self.marker) {
+            (Some(connection), _) => connection,
+            (None, Some(marker)) => marker.reconnect(&self.backend)?,
+            (None, None) => self.backend.connect().map_err(super::outage::unavailable)?,
         };
         let connection = self.connection.insert(connection);
         let result = cmd.query(connection);
