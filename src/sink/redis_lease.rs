@@ -150,7 +150,16 @@ impl Lease for RedisLease {
     }
 
     fn release(&mut self) -> anyhow::Result<()> {
-        self.eval(RELEASE, None)
+        let mut result = self.eval(RELEASE, None);
+        // A connection that broke in an outage the run survived: once more
+        // on a new one, so the next run need not wait for the TTL.
+        if matches!(&result, Err(e) if super::redis::is_transient(e)) {
+            if let Ok(connection) = self.backend.connect() {
+                self.connection = connection;
+                result = self.eval(RELEASE, None);
+            }
+        }
+        result
             .map(|_| ())
             .map_err(|e| anyhow!("{}: releasing {}: {e}", self.backend.context(), self.key))
     }
