@@ -108,8 +108,16 @@ impl Shared {
         }
     }
 
-    /// Records the first fatal error and stops the run.
+    /// Records the first fatal error and stops the run. Giving up on an
+    /// unreachable backend because of a signal is no error of its own: the
+    /// run ends as interrupted (the checkpoint as last saved).
     fn fail(&self, error: anyhow::Error) {
+        if outage::gave_up_on_stop(&error) && self.interrupted.load(Ordering::SeqCst) {
+            log::warn!("{error:#}");
+            self.stop.store(true, Ordering::SeqCst);
+            self.moved.notify_all();
+            return;
+        }
         let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
         if fatal.is_none() {
             *fatal = Some(error);

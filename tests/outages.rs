@@ -7,7 +7,7 @@
 //! without its data makes the run rewind and write the index again.
 
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support;
 
@@ -66,6 +66,40 @@ fn redis_outage_is_waited_out() {
 #[test]
 fn mysql_outage_is_waited_out() {
     short_outage_is_waited_out::<MysqlBackend>();
+}
+
+/// SIGTERM while the run waits for the backend: it stops at once, as
+/// interrupted (143), not after --backend-retry-max.
+#[test]
+fn sigterm_ends_the_wait() {
+    let (mut service, backend) = RedisBackend::launch_private();
+    let fx = Fixture::on_backend("outage-sigterm", backend);
+    fx.server.set_delay(SLOW);
+    let mut running = fx.spawn(&["--checkpoint-interval", "10", "--concurrency", "2"]);
+    running.wait_until("100 entries served", Duration::from_secs(60), || {
+        fx.server.stats().entries_served >= 100
+    });
+    service.stop();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !running.stderr_so_far().contains("--backend-retry-max") {
+        assert!(
+            Instant::now() < deadline,
+            "the outage was not noticed:\n{}",
+            running.stderr_so_far()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    running.signal(libc::SIGTERM);
+    let out = running.wait_for(Duration::from_secs(120));
+    out.expect_code(support::tool::EXIT_TERMINATED, "SIGTERM during an outage");
+    assert!(
+        out.elapsed < Duration::from_secs(30),
+        "the run took {:?}",
+        out.elapsed
+    );
+    service.start();
+    fx.backend.drop_lease(&fx.name);
+    fx.assert_checkpoint_sound("after SIGTERM during an outage");
 }
 
 /// Redis restarted without its data mid-run: the run notices (its marker
