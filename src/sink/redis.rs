@@ -351,7 +351,9 @@ impl RedisSink {
         let connection = self.connection.insert(connection);
         let lists = &self.backend.long_lists;
         if let Err(e) = write_grouped(connection, lists, writes) {
-            if e.is_unrecoverable_error() || !connection.is_open() {
+            // Transient errors too: after a failover (READONLY) or a
+            // restart (LOADING) the next attempt needs a new connection.
+            if e.is_unrecoverable_error() || !connection.is_open() || is_transient(&e) {
                 self.connection = None;
             }
             // Some of the writes may have happened: what was read of the
