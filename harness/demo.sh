@@ -58,10 +58,12 @@ admin() { "${check[@]}" admin "$rekor" "$1" "$2"; }
 # Runs rekor-backfill; its exit status must be 3 and --failed-entries must
 # list exactly the entries that cannot be indexed (one corpus entry is a
 # negative test fixture that Rekor's own code rejects too): anything else is
-# a failed step. Also checks that exactly FIRST..LAST were fetched.
+# a failed step. Also checks that exactly FIRST..LAST were fetched, after the
+# failure records of earlier runs (indices below RECORDED_BELOW whose entry
+# cannot be indexed): every run retries those first.
 backfill() {
-    local first=$1 last=$2
-    shift 2
+    local first=$1 last=$2 recorded_below=$3
+    shift 3
     local failed="$state/failed-$first-$last.jsonl" status=0
     rm -f "$failed"
     admin reset-stats '{}'
@@ -72,7 +74,8 @@ backfill() {
     0 | 3) ;;
     *) fail "rekor-backfill exited with status $status (README.md, \"Exit statuses\")" ;;
     esac
-    "${check[@]}" served "$rekor" "$first" "$last" || fail "it did not fetch log indices $first..$last"
+    "${check[@]}" served "$rekor" "$first" "$last" "$corpus" "$state/corpus-keys.jsonl" "$recorded_below" ||
+        fail "it did not fetch log indices $first..$last (and the recorded failures below $recorded_below first)"
     "${check[@]}" failed "$corpus" "$state/corpus-keys.jsonl" "$first" "$last" "$failed" ||
         fail "the entries it could not index are not the expected ones"
     [ "$status" = 3 ] || fail "exit status $status, expected 3: some entries of $first..$last cannot be indexed"
@@ -92,7 +95,7 @@ say "Starting private Redis (port $REDIS_PORT) and MariaDB (port $MYSQL_PORT)"
 mkdir -p "$state"
 harness/services.sh start "$state/services"
 redis FLUSHALL >/dev/null
-sql -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint'
+sql -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint, BackfillFailedEntry, BackfillLease'
 echo "Redis and MySQL are empty: no search finds anything yet."
 
 say "A Rekor log of 1,500 entries ($(wc -l <"$corpus") real bodies, replayed as distinct entries)"
@@ -111,17 +114,19 @@ echo "replay Rekor at $rekor"
 
 say "Backfill into Redis, 4 workers, checkpoint every 100 entries"
 export REDIS_PASSWORD=$backfill_redis_password
-backfill 0 1499 --rekor-address "$rekor" --redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT" \
+backfill 0 1499 0 --rekor-address "$rekor" --redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT" \
     --concurrency 4 --checkpoint-interval 100
 check_redis 1500
 
 say "The log grows to 2,000 entries; the same command resumes from the checkpoint"
 admin size '{"size":2000}'
-backfill 1500 1999 --rekor-address "$rekor" --redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT" \
+backfill 1500 1999 1500 --rekor-address "$rekor" --redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT" \
     --concurrency 4 --checkpoint-interval 100
 check_redis 2000
 
-say "The same command again: nothing to do (what a nightly cron job sees)"
+say "The same command again: nothing new to do (what a nightly cron job sees)"
+echo "Only the recorded failures are fetched again: every run retries them first, so an upgrade"
+echo "that can index them clears them (README, \"Failure records\")."
 admin reset-stats '{}'
 echo "\$ rekor-backfill --rekor-address $rekor --redis-hostname 127.0.0.1 --redis-port $REDIS_PORT"
 status=0
@@ -129,12 +134,13 @@ status=0
     "${extra_args[@]}" || status=$?
 echo "exit status $status"
 [ "$status" = 0 ] || fail "exit status $status, expected 0"
-"${check[@]}" served "$rekor" 1 0 || fail "it fetched entries again"
+"${check[@]}" served "$rekor" 1 0 "$corpus" "$state/corpus-keys.jsonl" 2000 ||
+    fail "it fetched entries again (other than the recorded failures, retried on every run)"
 unset REDIS_PASSWORD
 
 say "Backfill into MySQL (Go DSN syntax, password from the environment)"
 MYSQL_DSN="$MYSQL_USER:$MYSQL_PASSWORD@tcp(127.0.0.1:$MYSQL_PORT)/$MYSQL_DB" \
-    backfill 0 1999 --rekor-address "$rekor" --concurrency 4
+    backfill 0 1999 0 --rekor-address "$rekor" --concurrency 4
 "${check[@]}" mysql "$corpus" "$state/corpus-keys.jsonl" 2000 "$rekor" "$MYSQL_PORT" \
     "$MYSQL_USER" "$MYSQL_PASSWORD" "$MYSQL_DB" >"$state/mysql-check.txt" ||
     fail "the MySQL index is not what the entries of 0..1999 give"

@@ -13,9 +13,11 @@ usage (KEYS: the `keys` output over the corpus, one line per corpus line;
 CORPUS: testdata/corpus/entries.jsonl; REKOR: the replay server's URL):
   demo_check.py admin REKOR PATH JSON
       POST JSON to the replay server's /__admin/PATH (harness/replay-rekor)
-  demo_check.py served REKOR FIRST LAST
+  demo_check.py served REKOR FIRST LAST [CORPUS KEYS BELOW]
       the replay server handed out exactly the indices FIRST..LAST (none
-      when FIRST > LAST) since the last admin reset-stats
+      when FIRST > LAST) since the last admin reset-stats, and with CORPUS,
+      KEYS and BELOW also the indices under BELOW whose entry has no keys:
+      the failure records every run retries first
   demo_check.py failed CORPUS KEYS FIRST LAST FAILED_JSONL
       --failed-entries lists exactly the indices whose entry has no keys
   demo_check.py redis CORPUS KEYS SIZE REKOR PORT PASSWORD [--searches]
@@ -123,19 +125,27 @@ def uuid_at(rekor, index):
     return next(iter(entry))
 
 
-def check_served(rekor, first, last):
+def check_served(rekor, first, last, corpus=None, retried_below=0):
+    """The backfill fetched FIRST..LAST once each, and before them the
+    recorded failures (the corpus entries that cannot be indexed) below
+    RETRIED_BELOW: every run retries the stored failure records first."""
     served = fetch_json(f"{rekor}/__admin/served")
-    wanted = list(range(first, last + 1))
+    retried = [i for i in range(retried_below) if not corpus.indexable(i)] if corpus else []
+    wanted = retried + list(range(first, last + 1))
     if not wanted:
         ensure(not served, f"the backfill fetched {len(served)} entries ({span(served)}), expected none")
         print("fetched from Rekor: nothing")
         return
     ensure(
-        sorted(served) == wanted,
-        f"the backfill fetched {len(served)} entries ({span(served)}), "
-        f"expected each of {first}..{last} once",
+        sorted(served) == sorted(wanted),
+        f"the backfill fetched {len(served)} entries ({span(served)}), expected "
+        + (f"the recorded failures {retried} and " if retried else "")
+        + (f"each of {first}..{last} once" if first <= last else "nothing else"),
     )
-    print(f"fetched from Rekor: log indices {first}..{last}, each once ({len(served):,} entries)")
+    if retried:
+        print(f"fetched from Rekor: the recorded failures {', '.join(map(str, retried))} (retried first)")
+    if first <= last:
+        print(f"fetched from Rekor: log indices {first}..{last}, each once ({last - first + 1:,} entries)")
 
 
 def span(indices):
@@ -276,7 +286,10 @@ def main(argv):
         rekor, path, body = args
         fetch_json(f"{rekor}/__admin/{path}", data=body.encode())
     elif command == "served":
-        check_served(args[0], int(args[1]), int(args[2]))
+        rekor, first, last, *recorded = args
+        corpus = Corpus(recorded[0], recorded[1]) if recorded else None
+        retried_below = int(recorded[2]) if recorded else 0
+        check_served(rekor, int(first), int(last), corpus, retried_below)
     elif command == "failed":
         check_failed(Corpus(args[0], args[1]), int(args[2]), int(args[3]), args[4])
     elif command == "explain":

@@ -54,7 +54,9 @@
 #   BENCH_WRK_SECONDS     10 / 3; BENCH_WRK_CONNECTIONS "1 5 20"
 #   BENCH_CEILING_STREAMS "1 4" (parallel client streams for the backend ceilings)
 #   BENCH_OUT             raw results (.harness/bench/MODE-DATE)
-#   BENCH_REPORT          the report (full: BENCHMARKS.md; quick: $BENCH_OUT/BENCHMARKS.md)
+#   BENCH_REPORT          the report (full: BENCHMARKS.md; quick: $BENCH_OUT/BENCHMARKS.md);
+#                         a full run with BENCH_REPORT set leaves the tracked chart
+#                         and harness/bench/results/full.jsonl alone
 #   BENCH_NO_BUILD=1      use the binaries as they are
 #   BENCH_REPORT_FROM=DIR only write the report again from a finished run's
 #                         BENCH_OUT (same BENCH_MODE), e.g. after editing the notes
@@ -102,10 +104,16 @@ stack_repeat=${BENCH_STACK_REPEAT:-$repeat}
 stack_uploaders=${BENCH_STACK_UPLOADERS:-64}
 stack_port=${BENCH_STACK_PORT_BASE:-26400}
 out=${BENCH_OUT:-$repo/.harness/bench/$mode-$(date +%Y%m%dT%H%M%S)}
-if [ "$mode" = full ]; then
-    report=${BENCH_REPORT:-$repo/BENCHMARKS.md}
+if [ "$mode" = full ] && [ -z "${BENCH_REPORT:-}" ]; then
+    report=$repo/BENCHMARKS.md
     chart=$repo/harness/bench/results/entries-per-second.png
     results_copy=$repo/harness/bench/results/full.jsonl
+elif [ "$mode" = full ]; then
+    # A report elsewhere (a partial run): the tracked chart and results
+    # stay those of the committed report.
+    report=$BENCH_REPORT
+    chart=$(dirname "$report")/entries-per-second.png
+    results_copy=
 else
     report=${BENCH_REPORT:-$out/BENCHMARKS.md}
     chart=$out/entries-per-second.png
@@ -209,7 +217,7 @@ mysql_cli() { mariadb --no-defaults -h127.0.0.1 -P"$MYSQL_PORT" -utest -pzaphod 
 flush() {
     case $1 in
     redis | redis-hot) redis_cli FLUSHALL >/dev/null ;;
-    mysql) mysql_cli -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint' ;;
+    mysql) mysql_cli -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint, BackfillFailedEntry, BackfillLease' ;;
     dry) ;;
     esac
     # A hook for the phase (e.g. pre-filling lists), after every flush.

@@ -163,7 +163,7 @@ redis_checkpoint() { redis GET rekor-backfill:checkpoint:default | sed -n 's/.*"
 mysql_checkpoint() { sql -N -e "SELECT LastCompletedIndex FROM BackfillCheckpoint WHERE CheckpointKey = 'default'"; }
 reset_backends() {
     redis FLUSHALL >/dev/null
-    sql -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint'
+    sql -e 'DROP TABLE IF EXISTS EntryIndex, BackfillCheckpoint, BackfillFailedEntry, BackfillLease'
 }
 expect_done() { # status checkpoint last what
     case $1 in 0 | 3) ;; *) fail "$4: exit status $1 ($(tail -n 2 "$state/run.log"))" ;; esac

@@ -139,6 +139,27 @@ pub fn index_reader_for(
 /// The Redis backend of a Redis choice (`fix-case`); for MySQL, a usage
 /// error: keys there are case-insensitive, there is nothing to fix.
 pub fn redis_backend(choice: &BackendChoice) -> Result<RedisBackend, crate::config::UsageError> {
+    redis_or_mysql(choice).map_err(|_| {
+        crate::config::UsageError(
+            "fix-case works on Redis only: MySQL's EntryIndex compares keys ignoring case, \
+             so there is nothing to fix"
+                .to_string(),
+        )
+    })
+}
+
+/// The backend the configuration chose (flags, DSN and URL are validated
+/// by then, in [`crate::config`]).
+pub fn backend_for(choice: &BackendChoice) -> Box<dyn Backend> {
+    match redis_or_mysql(choice) {
+        Ok(redis) => Box::new(redis),
+        Err(dsn) => Box::new(MysqlBackend::new(dsn.clone())),
+    }
+}
+
+/// The one place a Redis choice becomes a [`RedisBackend`]; a MySQL
+/// choice gives its DSN.
+fn redis_or_mysql(choice: &BackendChoice) -> Result<RedisBackend, &MysqlDsn> {
     match choice {
         BackendChoice::Redis {
             host,
@@ -158,36 +179,6 @@ pub fn redis_backend(choice: &BackendChoice) -> Result<RedisBackend, crate::conf
             insecure_skip_verify: *insecure_skip_verify,
             long_lists: LongLists::default(),
         }),
-        BackendChoice::Mysql { .. } => Err(crate::config::UsageError(
-            "fix-case works on Redis only: MySQL's EntryIndex compares keys ignoring case, \
-             so there is nothing to fix"
-                .to_string(),
-        )),
-    }
-}
-
-/// The backend the configuration chose (flags, DSN and URL are validated
-/// by then, in [`crate::config`]).
-pub fn backend_for(choice: &BackendChoice) -> Box<dyn Backend> {
-    match choice {
-        BackendChoice::Redis {
-            host,
-            port,
-            username,
-            password,
-            db,
-            tls,
-            insecure_skip_verify,
-        } => Box::new(RedisBackend {
-            host: host.clone(),
-            port: *port,
-            username: username.clone(),
-            password: password.clone(),
-            db: *db,
-            tls: *tls,
-            insecure_skip_verify: *insecure_skip_verify,
-            long_lists: LongLists::default(),
-        }),
-        BackendChoice::Mysql { dsn } => Box::new(MysqlBackend::new(dsn.clone())),
+        BackendChoice::Mysql { dsn } => Err(dsn),
     }
 }
