@@ -20,7 +20,7 @@ pub struct Args {
     #[argh(option)]
     pub rekor_header: Vec<String>,
 
-    /// retries after the first attempt of a Rekor request (default 3)
+    /// retries after the first attempt of a Rekor request (default 6)
     #[argh(option)]
     pub rekor_retry_count: Option<u32>,
 
@@ -81,6 +81,11 @@ pub struct Args {
     /// deprecated: use --redis-insecure-skip-verify
     #[argh(switch)]
     pub insecure_skip_verify: bool,
+
+    /// how long a backend outage is waited out (reconnecting with backoff)
+    /// before the run ends, Go duration (default 1m)
+    #[argh(option)]
+    pub backend_retry_max: Option<String>,
 
     /// mysql DSN, user:pass@tcp(host:port)/db?params or mysql://user:pass@host:port/db
     /// (or set MYSQL_DSN)

@@ -67,8 +67,10 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
+        // 6 retries wait 1+2+4+8+16+30 s: a Rekor restart of 30 s is
+        // survived, a server down for good ends the run after about a minute.
         RetryPolicy {
-            retries: 3,
+            retries: 6,
             wait_min: Duration::from_secs(1),
             wait_max: Duration::from_secs(30),
         }
@@ -149,7 +151,12 @@ pub struct Config {
     pub verify_log: bool,
     /// `--rekor-public-key`: the log key, instead of asking the server.
     pub rekor_public_key: Option<PathBuf>,
+    /// `--backend-retry-max`: how long a backend outage is waited out.
+    pub backend_retry_max: Duration,
 }
+
+/// `--backend-retry-max` by default: a restart or failover of a minute.
+pub const DEFAULT_BACKEND_RETRY_MAX: Duration = Duration::from_secs(60);
 
 impl Config {
     /// Validates `args` for `rekor-backfill`. `env` looks up environment
@@ -238,8 +245,23 @@ impl Config {
             shard,
             verify_log: args.verify_log,
             rekor_public_key: args.rekor_public_key.as_ref().map(PathBuf::from),
+            backend_retry_max: backend_retry_max(args)?,
         })
     }
+}
+
+/// `--backend-retry-max`: a Go duration, at most a day (a longer outage
+/// is better reported than waited out).
+fn backend_retry_max(args: &Args) -> Result<Duration, UsageError> {
+    let Some(text) = &args.backend_retry_max else {
+        return Ok(DEFAULT_BACKEND_RETRY_MAX);
+    };
+    let max =
+        parse_go_duration(text).map_err(|e| UsageError(format!("--backend-retry-max: {e}")))?;
+    if max > Duration::from_secs(86_400) {
+        return usage("--backend-retry-max must be at most 24h");
+    }
+    Ok(max)
 }
 
 fn log_format(args: &Args) -> Result<LogFormat, UsageError> {
@@ -804,6 +826,25 @@ mod tests {
         assert_eq!(c.rekor.retry.wait_min, Duration::from_millis(10));
         assert_eq!(c.rekor.retry.wait_max, Duration::from_secs(90));
         assert_eq!(c.rekor.retry.retries, 0);
+        let backend = |extra: &str| config(&[REKOR, "--redis-hostname=h", "--redis-port=1", extra]);
+        assert_eq!(
+            backend("--start=0").unwrap().backend_retry_max,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            backend("--backend-retry-max=2m30s")
+                .unwrap()
+                .backend_retry_max,
+            Duration::from_secs(150)
+        );
+        assert!(backend("--backend-retry-max=5")
+            .unwrap_err()
+            .0
+            .contains("--backend-retry-max"));
+        assert!(backend("--backend-retry-max=25h")
+            .unwrap_err()
+            .0
+            .contains("24h"));
         let bad = |h: &str| {
             config(&[
                 REKOR,

@@ -126,6 +126,17 @@ impl Counters {
         self.saved.store(saved.unwrap_or(NONE), Ordering::SeqCst);
     }
 
+    /// The run starts its range again (the backend lost its data): what
+    /// was indexed is to be indexed again.
+    pub fn rewound(&self) {
+        for counter in [&self.indexed, &self.failed, &self.keys_written]
+            .into_iter()
+            .chain(&self.failed_by_kind)
+        {
+            counter.store(0, Ordering::SeqCst);
+        }
+    }
+
     /// A chunk is done: `entries` of them, `failed` of those not indexed.
     pub fn chunk_done(&self, entries: u64, failed: u64, keys_written: u64) {
         self.indexed.fetch_add(entries - failed, Ordering::SeqCst);

@@ -36,6 +36,7 @@ use crate::logger::LogFormat;
 use crate::progress::Progress;
 use crate::rekor::{FetchError, RekorClient};
 use crate::retry::{retry_recorded, RetryOutcome};
+use crate::sink::outage::{self, OutagePolicy, Resilient};
 use crate::sink::{Backend, DrySink, Sink};
 use crate::source::{self, EntryReader, EntrySource};
 use crate::verify::key::LogKey;
@@ -108,14 +109,50 @@ impl Shared {
         }
     }
 
-    /// Records the first fatal error and stops the run.
+    /// Records the first fatal error and stops the run. Giving up on an
+    /// unreachable backend because of a signal is no error of its own: the
+    /// run ends as interrupted (the checkpoint as last saved).
     fn fail(&self, error: anyhow::Error) {
+        if outage::gave_up_on_stop(&error) && self.interrupted.load(Ordering::SeqCst) {
+            log::warn!("{error:#}");
+            self.stop.store(true, Ordering::SeqCst);
+            self.moved.notify_all();
+            return;
+        }
         let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
         if fatal.is_none() {
             *fatal = Some(error);
         }
         self.stop.store(true, Ordering::SeqCst);
         self.moved.notify_all();
+    }
+
+    /// After the backend lost the run's data: clears the run's state for a
+    /// new pass and returns the error, unless the run stopped for another
+    /// reason (a signal, another error).
+    fn rewind(&self) -> Option<anyhow::Error> {
+        let mut fatal = self.fatal.lock().unwrap_or_else(|e| e.into_inner());
+        let lost = fatal.as_ref().is_some_and(outage::is_data_lost);
+        if !lost || self.interrupted.load(Ordering::SeqCst) {
+            return None;
+        }
+        let error = fatal.take();
+        *self.watermark.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+        self.counters.rewound();
+        self.stop.store(false, Ordering::SeqCst);
+        // A signal that came meanwhile still stops the next pass.
+        if self.interrupted.load(Ordering::SeqCst) {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        error
+    }
+
+    /// How backend outages are waited out in this run.
+    fn outage(&self, config: &Config) -> OutagePolicy {
+        OutagePolicy {
+            max: config.backend_retry_max,
+            stop: Arc::clone(&self.stop),
+        }
     }
 
     fn take_fatal(&self) -> Option<anyhow::Error> {
@@ -285,17 +322,35 @@ pub fn run(
         Err(FetchError::Cancelled) => return Ok(RunOutcome::Interrupted),
         Err(FetchError::Fatal(e)) => return Err(e.context("opening the entry source")),
     };
-    let work = match prepare(config, backend, source.as_ref(), verifier.as_ref(), &shared)? {
-        Prepared::NothingToDo => return Ok(RunOutcome::Complete),
-        Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
-        Prepared::Run(work) => work,
-    };
-    let Some(readers) = open_readers(source.as_ref(), config.concurrency.get())? else {
-        return Ok(RunOutcome::Interrupted);
-    };
-    let failures = dispatch(config, backend, readers, verifier.as_ref(), work, &shared)?;
-    outcome(&failures, &shared)
+    let mut rewinds = 0;
+    loop {
+        let work = match prepare(config, backend, source.as_ref(), verifier.as_ref(), &shared)? {
+            Prepared::NothingToDo => return Ok(RunOutcome::Complete),
+            Prepared::Interrupted => return Ok(RunOutcome::Interrupted),
+            Prepared::Run(work) => work,
+        };
+        let Some(readers) = open_readers(source.as_ref(), config.concurrency.get())? else {
+            return Ok(RunOutcome::Interrupted);
+        };
+        let failures = dispatch(config, backend, readers, verifier.as_ref(), work, &shared)?;
+        if rewinds < MAX_REWINDS {
+            if let Some(lost) = shared.rewind() {
+                rewinds += 1;
+                log::warn!(
+                    "{lost:#}; rewinding ({rewinds} of at most {MAX_REWINDS}): the index is \
+                     written again from the checkpoint the backend holds now (from the start \
+                     of the range if it holds none)"
+                );
+                continue;
+            }
+        }
+        return outcome(&failures, &shared);
+    }
 }
+
+/// Rewinds after the backend lost the run's data ([`outage::DataLost`]) at
+/// most this often: a backend that keeps losing it ends the run.
+const MAX_REWINDS: u32 = 10;
 
 /// `--verify-log`: the log key from `--rekor-public-key`, else from the
 /// server, its fingerprint logged so an operator can check which key it is.
@@ -396,9 +451,14 @@ fn prepare(
         if config.checkpoint.interval.is_some() {
             let _lease = match config.dry_run {
                 true => None,
-                false => Some(take_lease(backend, &config.checkpoint.name, shared)?),
+                false => Some(take_lease(
+                    backend,
+                    &config.checkpoint.name,
+                    shared,
+                    config,
+                )?),
             };
-            open_checkpoint(config, backend, &info)?;
+            open_checkpoint(config, backend, &info, shared.outage(config))?;
         }
         log::info!("Nothing to do: the log is empty");
         return Ok(Prepared::NothingToDo);
@@ -419,20 +479,20 @@ fn prepare(
     // dropped, however the run ends.
     let lease = match config.dry_run {
         true => None,
-        false => Some(take_lease(backend, name, shared)?),
+        false => Some(take_lease(backend, name, shared, config)?),
     };
-    let (store, existing) = open_checkpoint(config, backend, &info)?;
+    let (store, existing) = open_checkpoint(config, backend, &info, shared.outage(config))?;
     let plan = resume(config.start, end, existing.as_ref(), name.as_str())?;
     // Every run that writes retries the stored failure records first,
     // also when its range holds nothing new.
     let mut failures = None;
     if !config.dry_run {
-        let mut records = backend
+        let records = backend
             .connect_failure_store()
             .context("connecting to the backend for the failure records")?;
-        let mut sink = backend
-            .connect_sink()
-            .context("connecting to the backend")?;
+        let mut records: Box<dyn FailureStore> =
+            Box::new(Resilient::new(records, shared.outage(config)));
+        let mut sink = resilient_sink(backend, shared.outage(config))?;
         let mut reader = match source.reader() {
             Ok(reader) => reader,
             Err(FetchError::Cancelled) => return Ok(Prepared::Interrupted),
@@ -490,14 +550,16 @@ fn open_checkpoint(
     config: &Config,
     backend: &dyn Backend,
     layout: &LogLayout,
+    policy: OutagePolicy,
 ) -> anyhow::Result<(Option<Store>, Option<CheckpointRecord>)> {
     if config.checkpoint.interval.is_none() {
         return Ok((None, None));
     }
     let name = &config.checkpoint.name;
-    let mut store = backend
+    let store = backend
         .connect_checkpoint_store(config.dry_run)
         .context("connecting to the backend for the checkpoint")?;
+    let mut store: Store = Box::new(Resilient::new(store, policy));
     if !config.checkpoint.reset {
         let existing = store
             .load(name)
@@ -543,7 +605,7 @@ fn dispatch(
         )),
         None => None,
     };
-    let sinks = connect_sinks(config, backend)?;
+    let sinks = connect_sinks(config, backend, shared.outage(config))?;
     let workers = sinks.len();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(workers)
@@ -625,9 +687,11 @@ fn take_lease(
     backend: &dyn Backend,
     name: &CheckpointName,
     shared: &Arc<Shared>,
+    config: &Config,
 ) -> anyhow::Result<LeaseKeeper> {
     let owner = Owner::new();
     let lease = backend.acquire_lease(name, &owner)?;
+    let lease = Box::new(Resilient::new(lease, shared.outage(config)));
     log::info!(
         "Lease on checkpoint \"{name}\" taken as {} (renewed while the run lives)",
         owner.id()
@@ -679,16 +743,28 @@ fn upgrade(
 }
 
 /// One sink per worker: a backend connection, or the dry run's.
-fn connect_sinks(config: &Config, backend: &dyn Backend) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+fn connect_sinks(
+    config: &Config,
+    backend: &dyn Backend,
+    policy: OutagePolicy,
+) -> anyhow::Result<Vec<Box<dyn Sink>>> {
     (0..config.concurrency.get())
         .map(|_| -> anyhow::Result<Box<dyn Sink>> {
             if config.dry_run {
                 Ok(Box::new(DrySink))
             } else {
-                backend.connect_sink().context("connecting to the backend")
+                resilient_sink(backend, policy.clone())
             }
         })
         .collect()
+}
+
+/// A backend connection whose writes wait out outages.
+fn resilient_sink(backend: &dyn Backend, policy: OutagePolicy) -> anyhow::Result<Box<dyn Sink>> {
+    let sink = backend
+        .connect_sink()
+        .context("connecting to the backend")?;
+    Ok(Box::new(Resilient::new(sink, policy)))
 }
 
 /// Hands out `range` in chunks, never further than `window` indices ahead
@@ -783,16 +859,18 @@ fn run_chunk(
             let _ = done.send(completion);
         }
         Err(ChunkError::Fetch(FetchError::Cancelled)) => {}
+        // Stopped while waiting for the backend: the cause is reported.
+        Err(ChunkError::Write(e)) if outage::gave_up_on_stop(&e.0) => {}
         Err(ChunkError::Fetch(FetchError::Fatal(e))) => shared.fail(e.context(format!(
             "fetching log entries {}..={} from Rekor",
             indices.start(),
             indices.end()
         ))),
-        Err(ChunkError::Write(e)) => shared.fail(anyhow!(
-            "writing the keys of log entries {}..={}: {e}",
+        Err(ChunkError::Write(e)) => shared.fail(e.0.context(format!(
+            "writing the keys of log entries {}..={}",
             indices.start(),
             indices.end()
-        )),
+        ))),
     }
 }
 

@@ -677,6 +677,15 @@ mod tests {
         assert_eq!(backoff(&p, 40), Duration::from_secs(30));
     }
 
+    /// The defaults wait out a 30 s rekor-server restart (plus its start-up)
+    /// but give up on a server that stays down within about a minute.
+    #[test]
+    fn default_retries_outlast_a_30s_outage() {
+        let p = RetryPolicy::default();
+        let total: Duration = (0..p.retries).map(|a| backoff(&p, a)).sum();
+        assert_eq!(total, Duration::from_secs(61));
+    }
+
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));

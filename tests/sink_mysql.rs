@@ -224,7 +224,7 @@ fn checkpoint_round_trip_in_utc() {
         .unwrap();
     assert_eq!(
         stored,
-        Some((10, 1_234_567, "2026-11-26 03:04:05".to_string()))
+        Some((10, 1_234_567, "2026-11-26 03:04:05.000000".to_string()))
     );
 
     let second = CheckpointRecord {
@@ -469,8 +469,9 @@ fn killed_connection_is_replaced_and_the_batch_retried() {
     assert_eq!(rows, pairs(&[("k1", "u1"), ("k2", "u2")]));
 }
 
-/// A checkpoint table of an earlier version (no `LogShards`): a dry run
-/// reads it as it is, a writing run adds the column and keeps the rows.
+/// A checkpoint table of an earlier version (no `LogShards`, `LastUpdated`
+/// a TIMESTAMP): a dry run reads it as it is, a writing run adds the column,
+/// makes `LastUpdated` a DATETIME(6) in UTC and keeps the rows.
 #[test]
 fn older_checkpoint_table_is_read_then_upgraded() {
     let db = Database::new();
@@ -513,6 +514,23 @@ fn older_checkpoint_table_is_read_then_upgraded() {
         columns(&mut conn).last().map(String::as_str),
         Some("LogShards")
     );
+    let last_updated = |conn: &mut Conn| -> Option<(String, Option<u32>)> {
+        conn.exec_first(
+            "SELECT DATA_TYPE, DATETIME_PRECISION FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'BackfillCheckpoint' AND COLUMN_NAME = 'LastUpdated'",
+            (&db.0,),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        last_updated(&mut conn),
+        Some(("datetime".to_string(), Some(6)))
+    );
+    // The TIMESTAMP's instant, now spelt in UTC (1800000000 = 2027-01-15T08:00:00Z).
+    let utc: Option<String> = conn
+        .query_first("SELECT CAST(LastUpdated AS CHAR) FROM BackfillCheckpoint")
+        .unwrap();
+    assert_eq!(utc.as_deref(), Some("2027-01-15 08:00:00.000000"));
     assert_eq!(writable.load(&name).unwrap(), Some(old.clone()));
     let bound = CheckpointRecord {
         log: Some(LogLayout::new(vec![], ("7".to_string(), 100)).binding(0..=41)),
@@ -520,6 +538,14 @@ fn older_checkpoint_table_is_read_then_upgraded() {
     };
     writable.save(&name, &bound).unwrap();
     assert_eq!(read_only.load(&name).unwrap(), Some(bound));
-    // A second writable connection finds the column there.
+    // A second writable connection finds the table migrated and leaves it.
     backend.connect_checkpoint_store(false).unwrap();
+    assert_eq!(
+        last_updated(&mut conn),
+        Some(("datetime".to_string(), Some(6)))
+    );
+    assert_eq!(
+        read_only.load(&name).unwrap().map(|r| r.last_updated),
+        Some(old.last_updated)
+    );
 }

@@ -494,7 +494,10 @@ fn server_gone_mid_run_is_an_error_and_a_restart_is_not_papered_over() {
         .write(&[entry("u3", &["k".to_string()])])
         .unwrap_err()
         .to_string();
-    assert!(err.contains("the server restarted during the run"), "{err}");
+    assert!(
+        err.contains("the server came back without this run's data"),
+        "{err}"
+    );
     let list: Vec<String> = redis::Client::open(format!("redis://127.0.0.1:{}/", restarted.port))
         .and_then(|c| c.get_connection())
         .and_then(|mut c| redis::cmd("LRANGE").arg("k").arg(0).arg(-1).query(&mut c))

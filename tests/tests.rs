@@ -29,6 +29,7 @@ mod go_lower;
 mod layout;
 mod lease_shards;
 mod ops;
+mod outages;
 mod redis_hot_keys;
 mod scenarios_keys;
 mod scenarios_mysql;

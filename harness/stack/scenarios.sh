@@ -16,6 +16,10 @@
 #   4a-e faults          SIGKILL x5, rekor-server/Redis/MariaDB restarted
 #                        mid-run, a fault-injecting proxy (429/503/drops/slow);
 #                        the checkpoint is sampled every 100 ms throughout
+#   8a-d outages         scenarios_outages.sh: the backend and rekor-server
+#                        each stopped mid-run for 5 s and 30 s; with the
+#                        default retry settings the run ends with status 0
+#                        and the index equals the truth
 #   5   go-side-by-side  Go backfill-index v1.5.4 into the shadow store,
 #                        three-way report per kind
 #   7a-b audit/fix-case  scenarios_audit.sh: audit of a damaged server index
@@ -123,6 +127,8 @@ st() { python3 "$H/store.py" "$@"; }
 . "$H/scenarios_audit.sh"
 # shellcheck source=harness/stack/scenarios_verify.sh
 . "$H/scenarios_verify.sh"
+# shellcheck source=harness/stack/scenarios_outages.sh
+. "$H/scenarios_outages.sh"
 
 # ------------------------------------------------------------------ rekor-backfill
 
@@ -795,7 +801,8 @@ s6_indexed_job() {
 
 ALL_SCENARIOS=("1 ground-truth" "1t ground-truth-trillian" "5 go-side-by-side" "2a upstream-from-scratch" "2b upstream-upper-half"
     "2c upstream-sparse" "2d upstream-rerun-noop" "4a kill-9-x5" "4b restart-rekor-server"
-    "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "4f restart-redis-quick" "4g batch-rejected" "3a checkpoint-interval"
+    "4c restart-redis" "4d restart-mariadb" "4e proxy-faults" "4f restart-redis-quick" "4g batch-rejected"
+    "8a backend-outage-5s" "8b backend-outage-30s" "8c rekor-outage-5s" "8d rekor-outage-30s" "3a checkpoint-interval"
     "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20"
     "6a lease-concurrent-runs" "6b shards-4" "6c resume-refused-new-tree" "6d k8s-indexed-job"
     "7a audit-repair" "7b fix-case-go" "9a verify-log")
@@ -840,6 +847,7 @@ run_backend() {
     want 9 && s9_verify
     want 2 && s2_upstream
     want 4 && s4_faults
+    want 8 && s8_outages
     want 3 && s3_checkpoint
     want 6 && s6_lease
     [ "$B" = mysql ] && want 6 && s6_indexed_job # the manifest's backend

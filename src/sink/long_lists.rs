@@ -186,6 +186,13 @@ impl LongLists {
         *state = State::Unread;
     }
 
+    /// Drops everything known (the server came back without its data: no
+    /// list is long any more, none holds what was read).
+    pub fn forget_all(&self) {
+        lock(&self.inner.keys).clear();
+        lock(&self.inner.budget).used = 0;
+    }
+
     /// Fingerprints held now (room for them, counted by capacity), over
     /// all keys.
     pub fn fingerprints(&self) -> usize {

@@ -13,6 +13,7 @@ mod mysql;
 mod mysql_audit;
 mod mysql_failures;
 mod mysql_lease;
+pub mod outage;
 mod redis;
 mod redis_audit;
 mod redis_failures;

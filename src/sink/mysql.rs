@@ -37,18 +37,31 @@ const MAX_KEY_CHARS: usize = 512;
 
 /// `CheckpointKey` is ascii_bin so names are case-sensitive, as in Redis.
 /// `LogShards` (the trees the range covers, JSON) came later: tables made
-/// before get it from [`ADD_LOG_SHARDS`].
+/// before get it from [`ADD_LOG_SHARDS`]. `LastUpdated` is DATETIME(6) in
+/// UTC (the session time zone): a TIMESTAMP ends in 2038 and follows the
+/// session's zone; older tables are migrated by [`MIGRATE_LAST_UPDATED`].
 const CREATE_CHECKPOINT: &str = "CREATE TABLE IF NOT EXISTS BackfillCheckpoint (
 		CheckpointKey VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
 		FirstIndex BIGINT,
 		LastCompletedIndex BIGINT NOT NULL,
-		LastUpdated TIMESTAMP NOT NULL,
+		LastUpdated DATETIME(6) NOT NULL,
 		LogShards TEXT NULL
 	)";
 
 const HAS_LOG_SHARDS: &str = "SELECT COUNT(*) FROM information_schema.COLUMNS \
      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'BackfillCheckpoint' AND COLUMN_NAME = 'LogShards'";
 const ADD_LOG_SHARDS: &str = "ALTER TABLE BackfillCheckpoint ADD COLUMN LogShards TEXT NULL";
+/// Whether `LastUpdated` is still the TIMESTAMP of earlier versions.
+const HAS_TIMESTAMP_LAST_UPDATED: &str = "SELECT COUNT(*) FROM information_schema.COLUMNS \
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'BackfillCheckpoint' \
+     AND COLUMN_NAME = 'LastUpdated' AND DATA_TYPE = 'timestamp'";
+/// In place; the session's zone is UTC, so the values convert to UTC.
+const MIGRATE_LAST_UPDATED: &str =
+    "ALTER TABLE BackfillCheckpoint MODIFY LastUpdated DATETIME(6) NOT NULL";
+/// Every connection: UTC for `LastUpdated`, and autocommit forced on, since
+/// a server (or proxy) defaulting to autocommit=0 would keep every write in
+/// a transaction that a reconnect silently rolls back.
+const SESSION_INIT: [&str; 2] = ["SET time_zone = '+00:00'", "SET autocommit = 1"];
 
 /// Rows per `INSERT IGNORE`: keeps statements far below the placeholder
 /// limit (65535) and the prepared-statement cache small.
@@ -86,7 +99,7 @@ impl MysqlBackend {
             .tcp_connect_timeout(dsn.connect_timeout)
             .read_timeout(dsn.read_timeout)
             .write_timeout(dsn.write_timeout)
-            .init(vec!["SET time_zone = '+00:00'"]);
+            .init(SESSION_INIT.to_vec());
         builder = match &dsn.address {
             MysqlAddress::Tcp { host, port } => builder
                 .ip_or_hostname(Some(bracket_ipv6(host)))
@@ -213,10 +226,25 @@ impl Backend for MysqlBackend {
                     )
                 })?;
             }
+            let old: Option<i64> = conn.query_first(HAS_TIMESTAMP_LAST_UPDATED).map_err(|e| {
+                anyhow!(
+                    "{}: reading BackfillCheckpoint's columns: {e}",
+                    self.describe()
+                )
+            })?;
+            if matches!(old, Some(n) if n > 0) {
+                conn.query_drop(MIGRATE_LAST_UPDATED).map_err(|e| {
+                    anyhow!(
+                        "{}: changing BackfillCheckpoint.LastUpdated to DATETIME(6) failed: {e}",
+                        self.describe()
+                    )
+                })?;
+            }
         }
         Ok(Box::new(MysqlCheckpointStore {
             backend: self.clone(),
             conn,
+            broken: false,
             read_only,
         }))
     }
@@ -262,13 +290,36 @@ fn is_connection_error(e: &mysql::Error) -> bool {
     }
 }
 
+/// Server errors of a failover: the server is (still) read-only.
+const READ_ONLY_CODES: [u16; 2] = [1290, 1836];
+
+/// Errors after which a new attempt, on a new connection if need be, may
+/// succeed: the server is down, restarting, failing over or not answering.
+pub(super) fn is_transient(e: &mysql::Error) -> bool {
+    is_connection_error(e)
+        || matches!(e, mysql::Error::MySqlError(e) if READ_ONLY_CODES.contains(&e.code))
+}
+
+/// `message`, marked [`Unavailable`](super::outage::Unavailable) when `e`
+/// is transient.
+pub(super) fn failed(e: &mysql::Error, message: String) -> anyhow::Error {
+    let error = anyhow!("{message}");
+    if is_transient(e) {
+        super::outage::unavailable(error)
+    } else {
+        error
+    }
+}
+
 impl MysqlSink {
     fn write_once(&mut self, statements: &[Statement]) -> Result<(), WriteError<mysql::Error>> {
         let conn = match self.conn.as_mut() {
             Some(conn) => conn,
-            None => self
-                .conn
-                .insert(self.backend.connect().map_err(WriteError::Connect)?),
+            None => self.conn.insert(
+                self.backend
+                    .connect()
+                    .map_err(|e| WriteError::Connect(super::outage::unavailable(e)))?,
+            ),
         };
         for statement in statements {
             if let Err(e) = conn.exec_drop(&statement.sql, statement.params.clone()) {
@@ -315,10 +366,13 @@ impl Sink for MysqlSink {
         let fail = |e: WriteError<mysql::Error>| {
             SinkError(match e {
                 WriteError::Connect(e) => e.context("reconnecting after a lost connection"),
-                WriteError::Backend(e) => anyhow!(
-                    "{context}: INSERT IGNORE of {rows} keys of {} entries failed: {}",
-                    entries.len(),
-                    backend.explain(&e)
+                WriteError::Backend(e) => failed(
+                    &e,
+                    format!(
+                        "{context}: INSERT IGNORE of {rows} keys of {} entries failed: {}",
+                        entries.len(),
+                        backend.explain(&e)
+                    ),
                 ),
             })
         };
@@ -395,16 +449,38 @@ fn build_statements(entries: &[IndexedEntry]) -> Vec<Statement> {
 struct MysqlCheckpointStore {
     backend: MysqlBackend,
     conn: Conn,
+    /// Set after a connection-level failure: the next call reconnects.
+    broken: bool,
     /// Dry run: the table is never created; `save` and `delete` do nothing.
     read_only: bool,
 }
 
+impl MysqlCheckpointStore {
+    /// A new connection if the last one broke.
+    fn reconnect_if_broken(&mut self) -> anyhow::Result<()> {
+        if self.broken {
+            self.conn = self.backend.connect().map_err(super::outage::unavailable)?;
+            self.broken = false;
+        }
+        Ok(())
+    }
+
+    /// The error of a failed statement; a broken connection is replaced
+    /// by the next call.
+    fn failed(&mut self, e: &mysql::Error, message: String) -> anyhow::Error {
+        self.broken |= is_connection_error(e);
+        failed(e, message)
+    }
+}
+
 impl CheckpointStore for MysqlCheckpointStore {
     fn load(&mut self, name: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
-        let context = || format!("{}: loading checkpoint {name}", self.backend.describe());
+        let describe = self.backend.describe();
+        let context = || format!("{describe}: loading checkpoint {name}");
         const SELECT: &str = "SELECT FirstIndex, LastCompletedIndex, \
-             CAST(UNIX_TIMESTAMP(LastUpdated) AS SIGNED), LogShards \
+             CAST(FLOOR(UNIX_TIMESTAMP(LastUpdated)) AS SIGNED), LogShards \
              FROM BackfillCheckpoint WHERE CheckpointKey = ?";
+        self.reconnect_if_broken()?;
         let mut result = self.conn.exec_first(SELECT, (name.as_str(),));
         if matches!(&result, Err(mysql::Error::MySqlError(e)) if self.read_only && e.code == ER_BAD_FIELD_ERROR)
         {
@@ -421,7 +497,10 @@ impl CheckpointStore for MysqlCheckpointStore {
             Err(mysql::Error::MySqlError(e)) if self.read_only && e.code == ER_NO_SUCH_TABLE => {
                 return Ok(None)
             }
-            Err(e) => return Err(anyhow!("{}: {}", context(), self.backend.explain(&e))),
+            Err(e) => {
+                let message = format!("{}: {}", context(), self.backend.explain(&e));
+                return Err(self.failed(&e, message));
+            }
         };
         let Some((first, last, updated, shards)) = row else {
             return Ok(None);
@@ -456,7 +535,8 @@ impl CheckpointStore for MysqlCheckpointStore {
             log::debug!("dry run: not saving checkpoint {name}");
             return Ok(());
         }
-        let context = || format!("{}: saving checkpoint {name}", self.backend.describe());
+        let describe = self.backend.describe();
+        let context = || format!("{describe}: saving checkpoint {name}");
         let signed = |value: u64| {
             i64::try_from(value).map_err(|_| anyhow!("{}: index {value} exceeds BIGINT", context()))
         };
@@ -471,14 +551,17 @@ impl CheckpointStore for MysqlCheckpointStore {
             .log
             .as_ref()
             .map(|log| serde_json::json!(log).to_string());
-        self.conn
-            .exec_drop(
+        self.reconnect_if_broken()?;
+        let result = self.conn.exec_drop(
                 "INSERT INTO BackfillCheckpoint (CheckpointKey, FirstIndex, LastCompletedIndex, LastUpdated, LogShards) \
                  VALUES (?, ?, ?, FROM_UNIXTIME(?), ?) \
                  ON DUPLICATE KEY UPDATE FirstIndex = ?, LastCompletedIndex = ?, LastUpdated = FROM_UNIXTIME(?), LogShards = ?",
                 (name.as_str(), first, last, updated, &shards, first, last, updated, &shards),
-            )
-            .map_err(|e| anyhow!("{}: {}", context(), self.backend.explain(&e)))
+            );
+        result.map_err(|e| {
+            let message = format!("{}: {}", context(), self.backend.explain(&e));
+            self.failed(&e, message)
+        })
     }
 
     fn delete(&mut self, name: &CheckpointName) -> anyhow::Result<()> {
@@ -486,17 +569,18 @@ impl CheckpointStore for MysqlCheckpointStore {
             log::debug!("dry run: not deleting checkpoint {name}");
             return Ok(());
         }
-        self.conn
-            .exec_drop(
-                "DELETE FROM BackfillCheckpoint WHERE CheckpointKey = ?",
-                (name.as_str(),),
-            )
-            .map_err(|e| {
-                anyhow!(
-                    "{}: deleting checkpoint {name}: {e}",
-                    self.backend.describe()
-                )
-            })
+        self.reconnect_if_broken()?;
+        let result = self.conn.exec_drop(
+            "DELETE FROM BackfillCheckpoint WHERE CheckpointKey = ?",
+            (name.as_str(),),
+        );
+        result.map_err(|e| {
+            let message = format!(
+                "{}: deleting checkpoint {name}: {e}",
+                self.backend.describe()
+            );
+            self.failed(&e, message)
+        })
     }
 }
 

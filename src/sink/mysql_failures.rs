@@ -34,6 +34,8 @@ const ER_NO_SUCH_TABLE: u16 = 1146;
 pub(super) struct MysqlFailureStore {
     backend: MysqlBackend,
     conn: Conn,
+    /// Set after a connection-level failure: the next call reconnects.
+    broken: bool,
 }
 
 impl MysqlFailureStore {
@@ -49,14 +51,28 @@ impl MysqlFailureStore {
         Ok(MysqlFailureStore {
             backend: backend.clone(),
             conn,
+            broken: false,
         })
     }
 
-    fn failed(&self, what: &str, name: &CheckpointName, e: &mysql::Error) -> anyhow::Error {
-        anyhow!(
-            "{}: {what} failure records of {name}: {}",
-            self.backend.describe(),
-            self.backend.explain(e)
+    /// A new connection if the last one broke.
+    fn reconnect_if_broken(&mut self) -> anyhow::Result<()> {
+        if self.broken {
+            self.conn = self.backend.connect().map_err(super::outage::unavailable)?;
+            self.broken = false;
+        }
+        Ok(())
+    }
+
+    fn failed(&mut self, what: &str, name: &CheckpointName, e: &mysql::Error) -> anyhow::Error {
+        self.broken |= super::mysql::is_transient(e);
+        super::mysql::failed(
+            e,
+            format!(
+                "{}: {what} failure records of {name}: {}",
+                self.backend.describe(),
+                self.backend.explain(e)
+            ),
         )
     }
 }
@@ -69,6 +85,7 @@ type Row = (i64, String, String, String, i64, i64, i64);
 
 impl FailureStore for MysqlFailureStore {
     fn load(&mut self, name: &CheckpointName) -> anyhow::Result<Vec<FailureRecord>> {
+        self.reconnect_if_broken()?;
         let rows: Vec<Row> = match self.conn.exec(
             "SELECT LogIndex, EntryUUID, Kind, Error, CAST(UNIX_TIMESTAMP(FirstSeen) AS SIGNED), \
              CAST(UNIX_TIMESTAMP(LastSeen) AS SIGNED), Attempts \
@@ -121,6 +138,7 @@ impl FailureStore for MysqlFailureStore {
                 ))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        self.reconnect_if_broken()?;
         // One transaction: the records of a save are stored together.
         let result = self
             .conn
@@ -147,6 +165,7 @@ impl FailureStore for MysqlFailureStore {
         if params.is_empty() {
             return Ok(());
         }
+        self.reconnect_if_broken()?;
         self.conn
             .exec_batch(
                 "DELETE FROM BackfillFailedEntry WHERE CheckpointKey = ? AND LogIndex = ?",

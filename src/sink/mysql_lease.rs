@@ -65,6 +65,7 @@ pub(super) fn acquire(
     Ok(Box::new(MysqlLease {
         backend: backend.clone(),
         conn,
+        broken: false,
         lock,
         name: name.clone(),
         owner: owner.id().to_string(),
@@ -89,24 +90,69 @@ fn held(conn: &mut Conn, name: &CheckpointName) -> LeaseHeld {
 struct MysqlLease {
     backend: MysqlBackend,
     conn: Conn,
+    /// The connection broke (a restart or failover): the lock went with
+    /// it, and the next renewal takes it again on a new connection, if no
+    /// other run took it meanwhile.
+    broken: bool,
     lock: String,
     name: CheckpointName,
     owner: String,
 }
 
+impl MysqlLease {
+    /// The lock again on a new connection, unless another run holds it.
+    fn retake(&mut self) -> anyhow::Result<()> {
+        let describe = self.backend.describe();
+        self.conn = self.backend.connect().map_err(super::outage::unavailable)?;
+        let got: Result<Option<Option<i64>>, _> =
+            self.conn.exec_first("SELECT GET_LOCK(?, 0)", (&self.lock,));
+        let got = got.map_err(|e| {
+            super::mysql::failed(
+                &e,
+                format!(
+                    "{describe}: GET_LOCK {}: {}",
+                    self.lock,
+                    self.backend.explain(&e)
+                ),
+            )
+        })?;
+        match got.flatten() {
+            Some(1) => {
+                self.broken = false;
+                log::warn!(
+                    "{describe}: lock {} taken again after the connection was lost",
+                    self.lock
+                );
+                Ok(())
+            }
+            _ => Err(anyhow!(
+                "{describe}: the lock {} was lost with the connection and another run holds it now",
+                self.lock
+            )),
+        }
+    }
+}
+
 impl Lease for MysqlLease {
     fn renew(&mut self) -> anyhow::Result<()> {
-        let mine: Option<Option<i64>> = self
+        if self.broken {
+            return self.retake();
+        }
+        let mine: Result<Option<Option<i64>>, _> = self
             .conn
-            .exec_first("SELECT IS_USED_LOCK(?) = CONNECTION_ID()", (&self.lock,))
-            .map_err(|e| {
-                anyhow!(
+            .exec_first("SELECT IS_USED_LOCK(?) = CONNECTION_ID()", (&self.lock,));
+        let mine = mine.map_err(|e| {
+            self.broken = super::mysql::is_transient(&e);
+            super::mysql::failed(
+                &e,
+                format!(
                     "{}: checking the lock {}: {} (a lost connection loses the lock)",
                     self.backend.describe(),
                     self.lock,
                     self.backend.explain(&e)
-                )
-            })?;
+                ),
+            )
+        })?;
         match mine.flatten() {
             Some(1) => Ok(()),
             _ => Err(anyhow!(

@@ -29,7 +29,7 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
 use redis::{
     Client, Connection, ConnectionAddr, ConnectionInfo, ConnectionLike, IntoConnectionInfo,
     RedisConnectionInfo, TlsCertificates,
@@ -197,11 +197,11 @@ impl Backend for RedisBackend {
 
     fn connect_sink(&self) -> anyhow::Result<Box<dyn Sink>> {
         let mut connection = self.connect()?;
-        let run_id = run_id(&mut connection);
+        let marker = Marker::set(&mut connection, self)?;
         Ok(Box::new(RedisSink {
             backend: self.clone(),
             connection: Some(connection),
-            run_id,
+            marker,
         }))
     }
 
@@ -209,10 +209,15 @@ impl Backend for RedisBackend {
         &self,
         read_only: bool,
     ) -> anyhow::Result<Box<dyn CheckpointStore>> {
-        let connection = self.connect()?;
+        let mut connection = self.connect()?;
+        let marker = match read_only {
+            true => None,
+            false => Some(Marker::set(&mut connection, self)?),
+        };
         Ok(Box::new(RedisCheckpointStore {
             backend: self.clone(),
-            connection,
+            connection: Some(connection),
+            marker,
             read_only,
         }))
     }
@@ -221,6 +226,7 @@ impl Backend for RedisBackend {
         Ok(Box::new(super::redis_failures::RedisFailureStore {
             backend: self.clone(),
             connection: self.connect()?,
+            broken: false,
         }))
     }
 
@@ -234,16 +240,103 @@ impl Backend for RedisBackend {
 }
 
 /// One worker's connection. After a connection-level failure the
-/// connection is dropped and a new one is opened, but only to the same
-/// server process.
+/// connection is dropped and a new one is opened, also to a restarted
+/// server, as long as that server still holds the sink's marker key: a
+/// server that came back without it (no or lazy persistence, a failover to
+/// a replica that lagged) may have lost acknowledged writes, and a run that
+/// carried on would checkpoint past them. Managed Redis and proxies hide
+/// `run_id`, so the data itself is what is checked.
 struct RedisSink {
     backend: RedisBackend,
     connection: Option<Connection>,
-    /// The server process the sink first connected to (`INFO server`).
-    /// A restarted server may have lost acknowledged writes (no or lazy
-    /// persistence), and a run that carried on would then checkpoint past
-    /// them; so a sink never continues on a different process.
-    run_id: Option<String>,
+    marker: Marker,
+}
+
+/// How long a marker outlives a run that could not delete it (killed).
+const MARKER_TTL_SECS: u64 = 7 * 86_400;
+
+/// A key of its own for each connection that writes (a sink, the
+/// checkpoint store): `rekor-backfill:marker:<pid>-<nanos>-<n>`, set when
+/// it connects and checked when it reconnects: a server without it lost
+/// what the run wrote.
+struct Marker(String);
+
+impl Marker {
+    fn set(connection: &mut Connection, backend: &RedisBackend) -> anyhow::Result<Marker> {
+        static MARKERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let n = MARKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let key = format!("rekor-backfill:marker:{}-{nanos:x}-{n}", std::process::id());
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .arg("EX")
+            .arg(MARKER_TTL_SECS)
+            .query::<()>(connection)
+            .map_err(|e| failed(&e, format!("{}: SET {key} failed: {e}", backend.context())))?;
+        Ok(Marker(key))
+    }
+
+    /// A new connection to a server that still holds the marker; a
+    /// [`DataLost`](super::outage::DataLost) error if it does not (and the
+    /// run's knowledge of long lists is dropped).
+    fn reconnect(&self, backend: &RedisBackend) -> anyhow::Result<Connection> {
+        let mut connection = backend.connect().map_err(super::outage::unavailable)?;
+        let context = backend.context();
+        let kept: bool = redis::cmd("EXISTS")
+            .arg(&self.0)
+            .query(&mut connection)
+            .map_err(|e| failed(&e, format!("{context}: EXISTS {} failed: {e}", self.0)))?;
+        if !kept {
+            backend.long_lists.forget_all();
+            return Err(anyhow::Error::new(super::outage::DataLost(format!(
+                "{context}: the server came back without this run's data (restarted without \
+                 persistence, flushed, or a replica that lagged): index writes acknowledged \
+                 before may be lost"
+            ))));
+        }
+        Ok(connection)
+    }
+
+    /// Best effort when the connection is done with.
+    fn clear(&self, connection: &mut Connection) {
+        let _ = redis::cmd("DEL").arg(&self.0).query::<()>(connection);
+    }
+}
+
+/// Errors after which a new attempt, on a new connection if need be, may
+/// succeed: the server is down, restarting (LOADING), failing over
+/// (READONLY, MASTERDOWN) or not answering.
+pub(super) fn is_transient(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || matches!(
+            e.code(),
+            Some("LOADING" | "READONLY" | "MASTERDOWN" | "TRYAGAIN")
+        )
+}
+
+/// `message` about `e`, marked [`Unavailable`](super::outage::Unavailable)
+/// when `e` is transient.
+pub(super) fn failed(e: &redis::RedisError, message: String) -> anyhow::Error {
+    let error = anyhow!("{message}");
+    if is_transient(e) {
+        super::outage::unavailable(error)
+    } else {
+        error
+    }
+}
+
+impl Drop for RedisSink {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.as_mut() {
+            self.marker.clear(connection);
+        }
+    }
 }
 
 impl RedisSink {
@@ -258,7 +351,9 @@ impl RedisSink {
         let connection = self.connection.insert(connection);
         let lists = &self.backend.long_lists;
         if let Err(e) = write_grouped(connection, lists, writes) {
-            if e.is_unrecoverable_error() || !connection.is_open() {
+            // Transient errors too: after a failover (READONLY) or a
+            // restart (LOADING) the next attempt needs a new connection.
+            if e.is_unrecoverable_error() || !connection.is_open() || is_transient(&e) {
                 self.connection = None;
             }
             // Some of the writes may have happened: what was read of the
@@ -271,25 +366,9 @@ impl RedisSink {
         Ok(())
     }
 
-    /// A new connection to the same server process.
+    /// A new connection, to a server that still holds the sink's marker.
     fn reconnect(&self) -> anyhow::Result<Connection> {
-        let mut connection = self.backend.connect()?;
-        let now = run_id(&mut connection);
-        match (&self.run_id, &now) {
-            (Some(before), Some(now)) if before == now => Ok(connection),
-            (Some(_), Some(_)) => bail!(
-                "{}: the server restarted during the run (its run_id changed); index writes \
-                 acknowledged before the restart may be lost, so the run must not continue \
-                 on this connection — rerun: it resumes from the checkpoint the server still \
-                 holds (or starts over if the restart lost it too)",
-                self.backend.context()
-            ),
-            _ => bail!(
-                "{}: cannot tell whether the server restarted (no run_id in INFO server); \
-                 not reconnecting",
-                self.backend.context()
-            ),
-        }
+        self.marker.reconnect(&self.backend)
     }
 }
 
@@ -304,10 +383,13 @@ impl Sink for RedisSink {
         let fail = |e: WriteError<redis::RedisError>| {
             SinkError(match e {
                 WriteError::Connect(e) => e.context("reconnecting after a lost connection"),
-                WriteError::Backend(e) => anyhow!(
-                    "{context}: writing {keys} keys of {} entries failed: {}",
-                    entries.len(),
-                    explain(&e, IO_TIMEOUT)
+                WriteError::Backend(e) => failed(
+                    &e,
+                    format!(
+                        "{context}: writing {keys} keys of {} entries failed: {}",
+                        entries.len(),
+                        explain(&e, IO_TIMEOUT)
+                    ),
                 ),
             })
         };
@@ -328,14 +410,6 @@ impl Sink for RedisSink {
             Err(e) => Err(fail(e)),
         }
     }
-}
-
-/// The server process's `run_id`, which changes on every restart.
-fn run_id(connection: &mut Connection) -> Option<String> {
-    let info: String = redis::cmd("INFO").arg("server").query(connection).ok()?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("run_id:"))
-        .map(|id| id.trim().to_string())
 }
 
 /// The error text, with a read timeout spelled out (the OS says only
@@ -470,18 +544,54 @@ impl Pipelines {
 /// Checkpoints as JSON strings under [`checkpoint_key`].
 struct RedisCheckpointStore {
     backend: RedisBackend,
-    connection: Connection,
-    /// Dry run: `save` and `delete` do nothing.
+    /// `None` after a connection-level failure: the next call reconnects.
+    connection: Option<Connection>,
+    /// Checked on reconnecting, so a checkpoint is never saved to a server
+    /// that lost the index it stands for (none in a dry run).
+    marker: Option<Marker>,
     read_only: bool,
+}
+
+impl Drop for RedisCheckpointStore {
+    fn drop(&mut self) {
+        if let (Some(connection), Some(marker)) = (self.connection.as_mut(), &self.marker) {
+            marker.clear(connection);
+        }
+    }
+}
+
+impl RedisCheckpointStore {
+    /// Runs `cmd`, on a new connection if the last one broke.
+    fn query<T: redis::FromRedisValue>(
+        &mut self,
+        cmd: &redis::Cmd,
+        what: &str,
+    ) -> anyhow::Result<T> {
+        let connection = match (self.connection.take(), &self.marker) {
+            (Some(connection), _) => connection,
+            (None, Some(marker)) => marker.reconnect(&self.backend)?,
+            (None, None) => self.backend.connect().map_err(super::outage::unavailable)?,
+        };
+        let connection = self.connection.insert(connection);
+        let result = cmd.query(connection);
+        let broken = !connection.is_open();
+        result.map_err(|e| {
+            if broken || e.is_unrecoverable_error() || is_transient(&e) {
+                self.connection = None;
+            }
+            failed(
+                &e,
+                format!("{}: {what} failed: {e}", self.backend.context()),
+            )
+        })
+    }
 }
 
 impl CheckpointStore for RedisCheckpointStore {
     fn load(&mut self, name: &CheckpointName) -> anyhow::Result<Option<CheckpointRecord>> {
         let key = checkpoint_key(name);
-        let stored: Option<String> = redis::cmd("GET")
-            .arg(&key)
-            .query(&mut self.connection)
-            .map_err(|e| anyhow!("{}: GET {key} failed: {e}", self.backend.context()))?;
+        let stored: Option<String> =
+            self.query(redis::cmd("GET").arg(&key), &format!("GET {key}"))?;
         stored
             .map(|json| {
                 CheckpointRecord::from_json(&json)
@@ -496,11 +606,10 @@ impl CheckpointStore for RedisCheckpointStore {
             log::debug!("dry run: not saving checkpoint {key}");
             return Ok(());
         }
-        redis::cmd("SET")
-            .arg(&key)
-            .arg(record.to_json())
-            .query::<()>(&mut self.connection)
-            .map_err(|e| anyhow!("{}: SET {key} failed: {e}", self.backend.context()))
+        self.query(
+            redis::cmd("SET").arg(&key).arg(record.to_json()),
+            &format!("SET {key}"),
+        )
     }
 
     fn delete(&mut self, name: &CheckpointName) -> anyhow::Result<()> {
@@ -509,10 +618,7 @@ impl CheckpointStore for RedisCheckpointStore {
             log::debug!("dry run: not deleting checkpoint {key}");
             return Ok(());
         }
-        redis::cmd("DEL")
-            .arg(&key)
-            .query::<()>(&mut self.connection)
-            .map_err(|e| anyhow!("{}: DEL {key} failed: {e}", self.backend.context()))
+        self.query(redis::cmd("DEL").arg(&key), &format!("DEL {key}"))
     }
 }
 

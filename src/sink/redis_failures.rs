@@ -20,11 +20,26 @@ pub fn failures_key(name: &CheckpointName) -> String {
 pub(super) struct RedisFailureStore {
     pub(super) backend: RedisBackend,
     pub(super) connection: Connection,
+    /// Set after a connection-level failure: the next call reconnects.
+    pub(super) broken: bool,
 }
 
 impl RedisFailureStore {
-    fn failed(&self, what: &str, key: &str, e: redis::RedisError) -> anyhow::Error {
-        anyhow!("{}: {what} {key} failed: {e}", self.backend.context())
+    /// The connection, a new one if the last one broke.
+    fn connection(&mut self) -> anyhow::Result<&mut Connection> {
+        if self.broken {
+            self.connection = self.backend.connect().map_err(super::outage::unavailable)?;
+            self.broken = false;
+        }
+        Ok(&mut self.connection)
+    }
+
+    fn failed(&mut self, what: &str, key: &str, e: redis::RedisError) -> anyhow::Error {
+        self.broken |= super::redis::is_transient(&e);
+        super::redis::failed(
+            &e,
+            format!("{}: {what} {key} failed: {e}", self.backend.context()),
+        )
     }
 }
 
@@ -33,7 +48,7 @@ impl FailureStore for RedisFailureStore {
         let key = failures_key(name);
         let values: Vec<String> = redis::cmd("HVALS")
             .arg(&key)
-            .query(&mut self.connection)
+            .query(self.connection()?)
             .map_err(|e| self.failed("HVALS", &key, e))?;
         let mut records = values
             .iter()
@@ -60,7 +75,7 @@ impl FailureStore for RedisFailureStore {
         let stored: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(&key)
             .arg(&fields)
-            .query(&mut self.connection)
+            .query(self.connection()?)
             .map_err(|e| self.failed("HMGET", &key, e))?;
         let mut hset = redis::cmd("HSET");
         hset.arg(&key);
@@ -70,7 +85,7 @@ impl FailureStore for RedisFailureStore {
             let record = FailureRecord::seen(failure, previous.as_ref(), at);
             hset.arg(record.log_index).arg(record.to_json());
         }
-        hset.query::<()>(&mut self.connection)
+        hset.query::<()>(self.connection()?)
             .map_err(|e| self.failed("HSET", &key, e))
     }
 

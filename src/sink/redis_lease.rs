@@ -54,6 +54,7 @@ pub(super) fn acquire(
             return Ok(Box::new(RedisLease {
                 backend: backend.clone(),
                 connection,
+                broken: false,
                 key,
                 token,
             }));
@@ -83,6 +84,11 @@ pub(super) fn acquire(
 struct RedisLease {
     backend: RedisBackend,
     connection: Connection,
+    /// The connection broke (a restart or failover): the next renewal
+    /// reconnects, and takes the lease again if the key is gone (a server
+    /// without persistence, or expired during the outage) and no other run
+    /// took it meanwhile.
+    broken: bool,
     key: String,
     token: String,
 }
@@ -100,23 +106,60 @@ impl RedisLease {
 
 impl Lease for RedisLease {
     fn renew(&mut self) -> anyhow::Result<()> {
-        match self.eval(RENEW, Some(ttl_ms())) {
-            Ok(1) => Ok(()),
-            Ok(_) => Err(anyhow!(
-                "{}: {} no longer holds this run's token (it expired or another run took it)",
-                self.backend.context(),
-                self.key
-            )),
-            Err(e) => Err(anyhow!(
-                "{}: renewing {}: {e}",
-                self.backend.context(),
+        let context = self.backend.context();
+        if self.broken {
+            self.connection = self.backend.connect().map_err(super::outage::unavailable)?;
+            self.broken = false;
+        }
+        let key = self.key.clone();
+        let failed = |e: redis::RedisError, what: &str| {
+            super::redis::failed(&e, format!("{context}: {what} {key}: {e}"))
+        };
+        let renewed = match self.eval(RENEW, Some(ttl_ms())) {
+            Ok(n) => n == 1,
+            Err(e) => {
+                self.broken = super::redis::is_transient(&e);
+                return Err(failed(e, "renewing"));
+            }
+        };
+        if renewed {
+            return Ok(());
+        }
+        // Gone (not someone else's): take it again.
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(&self.key)
+            .arg(&self.token)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms())
+            .query(&mut self.connection)
+            .map_err(|e| failed(e, "SET NX"))?;
+        match taken {
+            Some(_) => {
+                log::warn!(
+                    "{context}: {} had vanished (expired during an outage, or the server lost it); taken again",
+                    self.key
+                );
+                Ok(())
+            }
+            None => Err(anyhow!(
+                "{context}: {} no longer holds this run's token (it expired or another run took it)",
                 self.key
             )),
         }
     }
 
     fn release(&mut self) -> anyhow::Result<()> {
-        self.eval(RELEASE, None)
+        let mut result = self.eval(RELEASE, None);
+        // A connection that broke in an outage the run survived: once more
+        // on a new one, so the next run need not wait for the TTL.
+        if matches!(&result, Err(e) if super::redis::is_transient(e)) {
+            if let Ok(connection) = self.backend.connect() {
+                self.connection = connection;
+                result = self.eval(RELEASE, None);
+            }
+        }
+        result
             .map(|_| ())
             .map_err(|e| anyhow!("{}: releasing {}: {e}", self.backend.context(), self.key))
     }

@@ -71,6 +71,23 @@ impl PrivateRedis {
     fn log(&self) -> PathBuf {
         self.dir.path().join("redis.log")
     }
+
+    /// Kills the server and starts it again without its data, as a Redis
+    /// without persistence comes back after a restart.
+    pub fn restart_empty(&mut self) {
+        self.stop();
+        for entry in std::fs::read_dir(self.dir.path()).expect("reading the redis dir") {
+            let path = entry.expect("a redis dir entry").path();
+            if path != self.log() {
+                let removed = match path.is_dir() {
+                    true => std::fs::remove_dir_all(&path),
+                    false => std::fs::remove_file(&path),
+                };
+                removed.expect("removing redis data");
+            }
+        }
+        self.start();
+    }
 }
 
 impl PrivateService for PrivateRedis {
@@ -179,6 +196,17 @@ impl PrivateMariaDb {
 
     fn socket(&self) -> PathBuf {
         self.dir.path().join("mysql.sock")
+    }
+
+    /// Runs `sql` as root (e.g. `SET GLOBAL`, which the test user may not).
+    pub fn as_root(&self, sql: &str) {
+        let status = Command::new("mariadb")
+            .args(["--no-defaults", "-uroot"])
+            .arg(format!("--socket={}", self.socket().display()))
+            .args(["-e", sql])
+            .status()
+            .expect("running the mariadb client");
+        assert!(status.success(), "{sql} failed");
     }
 
     fn log(&self) -> PathBuf {

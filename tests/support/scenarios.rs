@@ -380,7 +380,8 @@ pub fn second_signal_exits_at_once<B: IndexBackend>() {
     fx.assert_checkpoint_sound("after two signals");
 }
 
-/// Scenario 8: The backend dies mid-run: a clear error, exit 1, a sound checkpoint;
+/// Scenario 8: The backend dies mid-run for longer than --backend-retry-max: a clear
+/// error, exit 1, a sound checkpoint;
 /// after a restart the rerun completes.
 pub fn backend_stopped_mid_run<B: IndexBackend>() {
     let (mut service, backend) = B::launch_private();
@@ -390,17 +391,36 @@ pub fn backend_stopped_mid_run<B: IndexBackend>() {
     fx.reference();
 
     fx.server.set_delay(SLOW);
-    let mut running = fx.spawn(&["--checkpoint-interval", "10", "--concurrency", "2"]);
+    let mut running = fx.spawn(&[
+        "--checkpoint-interval",
+        "10",
+        "--concurrency",
+        "2",
+        "--backend-retry-max",
+        "2s",
+    ]);
     running.wait_until("100 entries served", PATIENCE, || {
         fx.server.stats().entries_served >= 100
     });
     service.stop();
+    let stopped = Instant::now();
     let out = running.wait_for(Duration::from_secs(120));
     out.expect_code(EXIT_FATAL, "backend stopped mid-run");
+    // Waited out for --backend-retry-max, then given up on.
+    assert!(
+        stopped.elapsed() < Duration::from_secs(30),
+        "the run took {:?} to give up",
+        stopped.elapsed()
+    );
     assert!(
         out.stderr.to_lowercase().contains(B::NAME),
         "the error does not name the {} backend:\n{}",
         B::NAME,
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("longer than --backend-retry-max 2s"),
+        "the error does not say the outage outlasted --backend-retry-max:\n{}",
         out.stderr
     );
     summary_line(&out, "stopped");
