@@ -420,7 +420,10 @@ const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1",
   "predicateType":"https://slsa.dev/provenance/v0.2",
   "subject":[{"name":"a","digest":{"sha256":"aa"}}],"predicate":{}}"#;
 
-/// Trillian holds no attestations: the summary counts the intoto entries
+/// The metric of the entries indexed without their attestation.
+const NOT_FETCHED: &str = "rekor_backfill_attestations_not_fetched_total";
+
+/// Trillian holds no attestations: the summary (and the metric) count the intoto entries
 /// read without one and their attestation keys are missing; with
 /// `--attestations-from-rekor` exactly those entries are read through the
 /// API and the keys are there.
@@ -448,9 +451,20 @@ fn attestations_counted_or_fetched<B: IndexBackend>() {
     let trillian = TrillianDb::of(&fx, &format!("{}_attestations", B::NAME));
     let (key, uuid) = (fx.backend.stored_key("sha256:aa"), fx.entry(with).uuid);
 
-    let out = tool::run(&args(&fx, &trillian, &["--summary", "json"]), &[]);
+    let textfile = fx.dir.path().join("backfill.prom");
+    let textfile_arg = textfile.to_str().expect("utf-8 path");
+    let metric_flags = ["--summary", "json", "--metrics-textfile", textfile_arg];
+    let out = tool::run(&args(&fx, &trillian, &metric_flags), &[]);
     out.expect_code(fx.expected_exit(0..size), "without attestations");
     assert_eq!(out.summary()["attestationsNotFetched"], intoto.len());
+    // The metric says the same as the summary, as Prometheus reads it.
+    let metrics = crate::ops::parse_metrics(textfile_arg).expect("the textfile");
+    assert_eq!(metrics[NOT_FETCHED]["type"], "COUNTER", "{metrics}");
+    assert_eq!(
+        crate::ops::sample(&metrics, NOT_FETCHED, &[("checkpoint", &fx.name)]),
+        Some(intoto.len() as f64),
+        "{metrics}"
+    );
     assert!(
         !fx.snapshot().contains(&key, &uuid),
         "no attestation, no key"
@@ -474,12 +488,17 @@ fn attestations_counted_or_fetched<B: IndexBackend>() {
         "only the intoto entries are read through Rekor"
     );
     fx.purge();
-    let api = tool::run(&fx.args(&["--summary", "json"]), &[]);
+    let api = tool::run(&fx.args(&metric_flags), &[]);
     api.expect_code(fx.expected_exit(0..size), "the API source");
     assert!(
         api.summary().get("attestationsNotFetched").is_none(),
         "{}",
         api.stdout
+    );
+    let metrics = crate::ops::parse_metrics(textfile_arg).expect("the textfile");
+    assert!(
+        metrics.get(NOT_FETCHED).is_none(),
+        "the API serves attestations: {metrics}"
     );
     assert_same(
         &fx.snapshot(),
