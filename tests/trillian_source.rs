@@ -647,6 +647,30 @@ fn verify_log_checks_the_signed_roots<B: IndexBackend>() {
     );
     fx.purge();
 
+    // A range that does not start at 0: the trees it touches are verified
+    // whole all the same, the others are not read.
+    let start = (INACTIVE + 10).to_string();
+    let mut from_start = verify.clone();
+    from_start.extend(["--start", &start]);
+    let out = tool::run(&args(&fx, &trillian, &from_start), &[]);
+    out.expect_code(
+        fx.expected_exit(INACTIVE + 10..size),
+        "--start in the active tree",
+    );
+    let [(inactive, _), (active, _)] = [trees_of(&fx)[0].clone(), trees_of(&fx)[1].clone()];
+    assert!(
+        out.line_with(&format!("Verified tree {active}:")).is_some(),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.line_with(&format!("Verified tree {inactive}:"))
+            .is_none(),
+        "{}",
+        out.stderr
+    );
+    fx.purge();
+
     // A head whose signature another key made.
     let (tree, range) = trees_of(&fx)[1].clone();
     let elsewhere = fx.dir.path().join("stranger");
