@@ -152,7 +152,9 @@ pub struct Args {
     pub failed_entries: Option<String>,
 
     /// verify each entry against the log before indexing it: its signed
-    /// entry timestamp, inclusion proof and checkpoint (exit 5 on a mismatch)
+    /// entry timestamp, inclusion proof and checkpoint; with
+    /// --trillian-mysql-dsn, each tree's root against its signed tree head
+    /// before any write (exit 5 on a mismatch)
     #[argh(switch)]
     pub verify_log: bool,
 

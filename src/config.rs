@@ -185,10 +185,16 @@ impl Config {
                 ..
             } => tree_ids.is_empty() || *attestations_from_rekor,
         };
-        let rekor = rekor_config(args, needs_rekor)?;
-        if args.verify_log && !matches!(source, SourceChoice::RekorApi) {
-            return usage("--verify-log needs the Rekor API source (not --trillian-mysql-dsn)");
+        if args.verify_log
+            && matches!(&source, SourceChoice::Trillian { tree_ids, .. } if !tree_ids.is_empty())
+        {
+            return usage(
+                "--verify-log with --trillian-mysql-dsn checks each tree against the signed tree \
+                 head GET /api/v1/log serves: give --rekor-address instead of --trillian-tree-ids \
+                 (the trees and sizes then come with their signed heads)",
+            );
         }
+        let rekor = rekor_config(args, needs_rekor)?;
         let concurrency = match args.concurrency {
             None => NonZeroUsize::MIN,
             Some(n) => match NonZeroUsize::new(n) {
@@ -754,7 +760,18 @@ mod tests {
         ));
         assert!(err(&[dsn, "--trillian-tree-ids=1,x"]).contains("\"x\" is not a Trillian tree ID"));
         assert!(err(&[dsn, "--trillian-tree-ids=0"]).contains("not a Trillian tree ID"));
-        assert!(err(&[REKOR, dsn, "--verify-log"]).contains("--verify-log needs the Rekor API"));
+        assert!(matches!(
+            config(&[&REDIS[..], &[REKOR, dsn, "--verify-log"]].concat())
+                .unwrap()
+                .source,
+            SourceChoice::Trillian { .. }
+        ));
+        let ids_only = err(&[dsn, ids, "--verify-log"]);
+        assert!(
+            ids_only.contains("--rekor-address instead of --trillian-tree-ids"),
+            "{ids_only}"
+        );
+        assert!(err(&[REKOR, dsn, ids, "--verify-log"]).contains("--trillian-tree-ids"));
         let bad = err(&[
             "--trillian-mysql-dsn=reader:s3cret@udp(db:1)/t",
             "--trillian-tree-ids=1",

@@ -37,6 +37,11 @@ pub enum ErrorKind {
     Backend,
     /// The Rekor server failed or answered something unusable.
     Rekor,
+    /// Trillian's database (`--trillian-mysql-dsn`) failed: a service, as
+    /// `rekor` is for the API source (the run stops with its checkpoint
+    /// saved, a later run retries), but named apart so that an operator
+    /// looks at the database, not at rekor-server.
+    Trillian,
     /// The server is up but answers 500 for this entry on every attempt
     /// (seen with entries it accepted and cannot serialize back).
     Unreadable,
@@ -46,7 +51,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order (metrics list them all).
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::Decode,
         ErrorKind::Unsupported,
         ErrorKind::Limit,
@@ -54,6 +59,7 @@ impl ErrorKind {
         ErrorKind::Verification,
         ErrorKind::Backend,
         ErrorKind::Rekor,
+        ErrorKind::Trillian,
         ErrorKind::Unreadable,
         ErrorKind::Internal,
     ];
@@ -78,6 +84,7 @@ impl ErrorKind {
             ErrorKind::Verification => "verification",
             ErrorKind::Backend => "backend",
             ErrorKind::Rekor => "rekor",
+            ErrorKind::Trillian => "trillian",
             ErrorKind::Unreadable => "unreadable",
             ErrorKind::Internal => "internal",
         }
@@ -88,6 +95,40 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A fatal failure of a service the run depends on, tagged with its kind:
+/// put at the root of an error chain so that callers match on the kind
+/// ([`kind_of`]) rather than on the wording. The message names the service
+/// (never with a secret) and what was asked of it.
+#[derive(Debug)]
+pub struct ServiceError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ServiceError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ServiceError {
+        ServiceError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+/// The kind of the first [`ServiceError`] in `error`'s chain, if any.
+pub fn kind_of(error: &anyhow::Error) -> Option<ErrorKind> {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<ServiceError>().map(|e| e.kind))
 }
 
 #[cfg(test)]
@@ -101,5 +142,16 @@ mod tests {
             assert_eq!(ErrorKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(ErrorKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn a_service_error_is_found_under_context() {
+        use anyhow::Context;
+        let tagged: anyhow::Result<()> =
+            Err(ServiceError::new(ErrorKind::Trillian, "database down").into());
+        let e = tagged.context("reading log entries 0..=9").unwrap_err();
+        assert_eq!(kind_of(&e), Some(ErrorKind::Trillian));
+        assert_eq!(format!("{e:#}"), "reading log entries 0..=9: database down");
+        assert_eq!(kind_of(&anyhow::anyhow!("plain")), None);
     }
 }

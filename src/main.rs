@@ -122,7 +122,14 @@ fn backfill(config: &Config) -> ExitStatus {
         }
         Err(e) => {
             let status = ExitStatus::of_error(&e);
-            log::error!(exit_status = status.code(); "{e:#}");
+            // The failed service's kind, when it is tagged with one, as a
+            // field a log pipeline can group on (`--log-format json`).
+            match rekor_backfill::error::kind_of(&e) {
+                Some(kind) => {
+                    log::error!(exit_status = status.code(), kind = kind.as_str(); "{e:#}")
+                }
+                None => log::error!(exit_status = status.code(); "{e:#}"),
+            }
             status
         }
     };

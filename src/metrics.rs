@@ -6,7 +6,7 @@
 //! after every checkpoint save and at the end; the Pushgateway gets a push
 //! every `--pushgateway-interval` and at the end. Both render the same
 //! [`Counters`] as the summary, in the text exposition format 0.0.4, written
-//! here: seven series do not justify the `prometheus` crate and its
+//! here: a dozen series do not justify the `prometheus` crate and its
 //! protobuf dependency.
 //!
 //! `rekor_backfill_last_success_timestamp_seconds` is only set by a run
@@ -139,6 +139,14 @@ pub fn render(totals: &Totals, ending: Option<&Ending>, labels: &str) -> String 
         "Index keys this run wrote.",
         totals.keys_written as f64,
     );
+    if let Some(n) = totals.attestations_not_fetched {
+        series(
+            "rekor_backfill_attestations_not_fetched_total",
+            "counter",
+            "Entries this run indexed without the keys of their attestation (a source without attestations: Trillian's database).",
+            n as f64,
+        );
+    }
     if let Some(watermark) = totals.watermark {
         series(
             "rekor_backfill_watermark_index",
@@ -406,6 +414,22 @@ mod tests {
         );
         assert!(!failed.contains(LAST_SUCCESS), "{failed}");
         assert!(!render(&totals(), None, "").contains("exit_status"));
+    }
+
+    #[test]
+    fn attestations_not_fetched_only_from_a_source_without_them() {
+        let name = "rekor_backfill_attestations_not_fetched_total";
+        assert!(!render(&totals(), None, "").contains(name));
+        let trillian = Totals {
+            attestations_not_fetched: Some(4),
+            ..totals()
+        };
+        let text = render(&trillian, None, "{checkpoint=\"d\"}");
+        assert!(text.contains(&format!("# TYPE {name} counter\n")), "{text}");
+        assert!(
+            text.contains(&format!("{name}{{checkpoint=\"d\"}} 4\n")),
+            "{text}"
+        );
     }
 
     #[test]

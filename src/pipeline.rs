@@ -332,7 +332,8 @@ pub fn run(
         let Some(readers) = open_readers(source.as_ref(), config.concurrency.get())? else {
             return Ok(RunOutcome::Interrupted);
         };
-        let failures = dispatch(config, backend, readers, verifier.as_ref(), work, &shared)?;
+        let entry_verifier = verifier.as_ref().filter(|_| source.serves_entry_proofs());
+        let failures = dispatch(config, backend, readers, entry_verifier, work, &shared)?;
         if rewinds < MAX_REWINDS {
             if let Some(lost) = shared.rewind() {
                 rewinds += 1;
@@ -483,6 +484,25 @@ fn prepare(
     };
     let (store, existing) = open_checkpoint(config, backend, &info, shared.outage(config))?;
     let plan = resume(config.start, end, existing.as_ref(), name.as_str())?;
+    // A source without per-entry evidence checks its trees now, before the
+    // retry step or the range writes anything; from the checkpoint's first
+    // index, so that retried records are covered too.
+    if let Some(verifier) = verifier {
+        let from = existing
+            .as_ref()
+            .map_or(config.start.unwrap_or(0), |cp| cp.first_index);
+        match source.verify_trees(verifier, from..=end, &shared.stop) {
+            Ok(()) => {}
+            Err(FetchError::Cancelled) => return Ok(Prepared::Interrupted),
+            Err(FetchError::Fatal(e)) => {
+                return Err(e.context(format!(
+                    "--verify-log: {} against the log's signed tree heads",
+                    source.describe()
+                )))
+            }
+        }
+    }
+    let verifier = verifier.filter(|_| source.serves_entry_proofs());
     // Every run that writes retries the stored failure records first,
     // also when its range holds nothing new.
     let mut failures = None;
@@ -861,11 +881,19 @@ fn run_chunk(
         Err(ChunkError::Fetch(FetchError::Cancelled)) => {}
         // Stopped while waiting for the backend: the cause is reported.
         Err(ChunkError::Write(e)) if outage::gave_up_on_stop(&e.0) => {}
-        Err(ChunkError::Fetch(FetchError::Fatal(e))) => shared.fail(e.context(format!(
-            "fetching log entries {}..={} from Rekor",
-            indices.start(),
-            indices.end()
-        ))),
+        // A source's own failure names it (the Trillian database, tree and
+        // sequence numbers); an untagged one is Rekor's.
+        Err(ChunkError::Fetch(FetchError::Fatal(e))) => {
+            let from = match crate::error::kind_of(&e) {
+                Some(ErrorKind::Trillian) => "",
+                _ => " from Rekor",
+            };
+            shared.fail(e.context(format!(
+                "fetching log entries {}..={}{from}",
+                indices.start(),
+                indices.end()
+            )))
+        }
         Err(ChunkError::Write(e)) => shared.fail(e.0.context(format!(
             "writing the keys of log entries {}..={}",
             indices.start(),

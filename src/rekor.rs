@@ -106,6 +106,8 @@ struct LogInfo {
     /// Absent or `null` on a single-shard server.
     #[serde(default)]
     inactive_shards: Option<Vec<InactiveShardLogInfo>>,
+    #[serde(default)]
+    signed_tree_head: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +116,19 @@ struct InactiveShardLogInfo {
     tree_size: u64,
     #[serde(rename = "treeID")]
     tree_id: String,
+    #[serde(default)]
+    signed_tree_head: Option<String>,
+}
+
+/// One tree's signed tree head as `GET /api/v1/log` serves it, beside the
+/// size the same response gives; parsed and verified only by
+/// `--verify-log` (`crate::verify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTreeHead {
+    pub tree_id: String,
+    pub tree_size: u64,
+    /// The signed note (`signedTreeHead`); `None` when the server sent none.
+    pub note: Option<String>,
 }
 
 pub struct RekorClient {
@@ -173,6 +188,12 @@ impl RekorClient {
 
     /// The log's trees and sizes (`GET /api/v1/log`).
     pub fn log_info(&self) -> Result<LogLayout, FetchError> {
+        Ok(self.log_state()?.0)
+    }
+
+    /// The log's trees and sizes and, from the same response, each tree's
+    /// signed tree head, in the layout's order (`GET /api/v1/log`).
+    pub fn log_state(&self) -> Result<(LogLayout, Vec<SignedTreeHead>), FetchError> {
         let bytes = self.send(&Request::get("/api/v1/log".to_string()))?;
         let info: LogInfo = serde_json::from_slice(&bytes)
             .context("GET /api/v1/log: response is not a Rekor log info object")?;
@@ -183,13 +204,28 @@ impl RekorClient {
         {
             return Err(anyhow!("GET /api/v1/log: a shard has an empty treeID").into());
         }
-        Ok(LogLayout::new(
+        let heads = inactive
+            .iter()
+            .map(|s| (&s.tree_id, s.tree_size, &s.signed_tree_head))
+            .chain(std::iter::once((
+                &info.tree_id,
+                info.tree_size,
+                &info.signed_tree_head,
+            )))
+            .map(|(tree_id, tree_size, note)| SignedTreeHead {
+                tree_id: tree_id.clone(),
+                tree_size,
+                note: note.clone(),
+            })
+            .collect();
+        let layout = LogLayout::new(
             inactive
                 .into_iter()
                 .map(|s| (s.tree_id, s.tree_size))
                 .collect(),
             (info.tree_id, info.tree_size),
-        ))
+        );
+        Ok((layout, heads))
     }
 
     /// The log's public key, PEM (`GET /api/v1/log/publicKey`).
@@ -513,6 +549,16 @@ impl fmt::Display for GaveUp {
 impl std::error::Error for GaveUp {}
 
 impl FetchError {
+    /// The service that failed: the kind a source tagged the error with
+    /// ([`crate::error::ServiceError`]), else Rekor's.
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        match self {
+            FetchError::Fatal(e) => crate::error::kind_of(e),
+            FetchError::Cancelled => None,
+        }
+        .unwrap_or(crate::error::ErrorKind::Rekor)
+    }
+
     /// True when the server answered HTTP 500 to every attempt: it is up,
     /// but this request fails (an entry it cannot return).
     pub fn is_persistent_500(&self) -> bool {

@@ -59,7 +59,7 @@ impl ChunkError {
     /// run stops with its checkpoint saved, and a later run retries.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ChunkError::Fetch(_) => ErrorKind::Rekor,
+            ChunkError::Fetch(e) => e.kind(),
             ChunkError::Write(_) => ErrorKind::Backend,
         }
     }

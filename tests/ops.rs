@@ -190,7 +190,7 @@ fn go_tool(name: &str) -> PathBuf {
 }
 
 /// Metrics as Prometheus' text parser reads them (`metrics-check`).
-fn parse_metrics(source: &str) -> Result<Value, String> {
+pub(crate) fn parse_metrics(source: &str) -> Result<Value, String> {
     let out = Command::new(go_tool("metrics-check"))
         .arg(source)
         .output()
@@ -202,7 +202,7 @@ fn parse_metrics(source: &str) -> Result<Value, String> {
 }
 
 /// The value of `family`'s sample whose labels include `labels`.
-fn sample(metrics: &Value, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn sample(metrics: &Value, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
     metrics[family]["samples"]
         .as_array()?
         .iter()

@@ -4,7 +4,10 @@
 //! index must be the one the API source writes from the same entries, on
 //! both backends, without reading one entry through Rekor; a hole in a
 //! tree and a wrong Merkle leaf hash fail their own index only; a run
-//! killed at any moment resumes to the same index.
+//! killed at any moment resumes to the same index. With `--verify-log`
+//! each tree's root, recomputed from the database, must be the one its
+//! signed tree head (served by the replay server, signed by a test key)
+//! signs.
 
 use std::collections::BTreeSet;
 use std::thread;
@@ -13,6 +16,8 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use mysql::prelude::Queryable;
+use ring::rand::SystemRandom;
+use ring::signature::EcdsaKeyPair;
 use sha2::{Digest, Sha256};
 
 use crate::support;
@@ -420,7 +425,10 @@ const STATEMENT: &str = r#"{"_type":"https://in-toto.io/Statement/v0.1",
   "predicateType":"https://slsa.dev/provenance/v0.2",
   "subject":[{"name":"a","digest":{"sha256":"aa"}}],"predicate":{}}"#;
 
-/// Trillian holds no attestations: the summary counts the intoto entries
+/// The metric of the entries indexed without their attestation.
+const NOT_FETCHED: &str = "rekor_backfill_attestations_not_fetched_total";
+
+/// Trillian holds no attestations: the summary (and the metric) count the intoto entries
 /// read without one and their attestation keys are missing; with
 /// `--attestations-from-rekor` exactly those entries are read through the
 /// API and the keys are there.
@@ -448,9 +456,20 @@ fn attestations_counted_or_fetched<B: IndexBackend>() {
     let trillian = TrillianDb::of(&fx, &format!("{}_attestations", B::NAME));
     let (key, uuid) = (fx.backend.stored_key("sha256:aa"), fx.entry(with).uuid);
 
-    let out = tool::run(&args(&fx, &trillian, &["--summary", "json"]), &[]);
+    let textfile = fx.dir.path().join("backfill.prom");
+    let textfile_arg = textfile.to_str().expect("utf-8 path");
+    let metric_flags = ["--summary", "json", "--metrics-textfile", textfile_arg];
+    let out = tool::run(&args(&fx, &trillian, &metric_flags), &[]);
     out.expect_code(fx.expected_exit(0..size), "without attestations");
     assert_eq!(out.summary()["attestationsNotFetched"], intoto.len());
+    // The metric says the same as the summary, as Prometheus reads it.
+    let metrics = crate::ops::parse_metrics(textfile_arg).expect("the textfile");
+    assert_eq!(metrics[NOT_FETCHED]["type"], "COUNTER", "{metrics}");
+    assert_eq!(
+        crate::ops::sample(&metrics, NOT_FETCHED, &[("checkpoint", &fx.name)]),
+        Some(intoto.len() as f64),
+        "{metrics}"
+    );
     assert!(
         !fx.snapshot().contains(&key, &uuid),
         "no attestation, no key"
@@ -474,12 +493,17 @@ fn attestations_counted_or_fetched<B: IndexBackend>() {
         "only the intoto entries are read through Rekor"
     );
     fx.purge();
-    let api = tool::run(&fx.args(&["--summary", "json"]), &[]);
+    let api = tool::run(&fx.args(&metric_flags), &[]);
     api.expect_code(fx.expected_exit(0..size), "the API source");
     assert!(
         api.summary().get("attestationsNotFetched").is_none(),
         "{}",
         api.stdout
+    );
+    let metrics = crate::ops::parse_metrics(textfile_arg).expect("the textfile");
+    assert!(
+        metrics.get(NOT_FETCHED).is_none(),
+        "the API serves attestations: {metrics}"
     );
     assert_same(
         &fx.snapshot(),
@@ -496,6 +520,302 @@ fn redis_attestations_counted_or_fetched() {
 #[test]
 fn mysql_attestations_counted_or_fetched() {
     attestations_counted_or_fetched::<MysqlBackend>();
+}
+
+/// The log key of a test: signs tree heads as Rekor does (a signed note,
+/// ECDSA P-256), its public key in a PEM file for `--rekor-public-key`.
+struct LogSigner {
+    pair: EcdsaKeyPair,
+    /// SHA-256 of the SubjectPublicKeyInfo: the log ID, whose first four
+    /// bytes are the note's key hint.
+    id: [u8; 32],
+    pem: std::path::PathBuf,
+}
+
+impl LogSigner {
+    fn new(dir: &std::path::Path) -> LogSigner {
+        let (pair, spki) = support::p256::key_pair(&SystemRandom::new());
+        let pem = dir.join("rekor.pub");
+        std::fs::write(&pem, rekor_backfill::pki::pem::encode("PUBLIC KEY", &spki))
+            .expect("writing the key");
+        LogSigner {
+            pair,
+            id: Sha256::digest(&spki).into(),
+            pem,
+        }
+    }
+
+    /// A signed tree head as Rekor's `GET /api/v1/log` serves it.
+    fn head(&self, size: u64, root: &[u8]) -> String {
+        let note = format!("rekor.test - 4242\n{size}\n{}\n", STANDARD.encode(root));
+        let sig = self
+            .pair
+            .sign(&SystemRandom::new(), note.as_bytes())
+            .expect("signing");
+        let mut hint_sig = self.id[..4].to_vec();
+        hint_sig.extend_from_slice(sig.as_ref());
+        format!(
+            "{note}\n\u{2014} rekor.test {}\n",
+            STANDARD.encode(hint_sig)
+        )
+    }
+
+    fn flags(&self) -> [String; 3] {
+        [
+            "--verify-log".to_string(),
+            "--rekor-public-key".to_string(),
+            self.pem.to_str().expect("utf-8 path").to_string(),
+        ]
+    }
+}
+
+/// RFC 6962's Merkle tree hash, recursively as the RFC defines it (the
+/// tool streams it; src/verify/merkle.rs has the test vectors).
+fn mth(leaf_hashes: &[Vec<u8>]) -> Vec<u8> {
+    match leaf_hashes.len() {
+        0 => Sha256::digest([]).to_vec(),
+        1 => leaf_hashes[0].clone(),
+        n => {
+            let k = n.next_power_of_two() / 2;
+            let mut h = Sha256::new();
+            h.update([1u8]);
+            h.update(mth(&leaf_hashes[..k]));
+            h.update(mth(&leaf_hashes[k..]));
+            h.finalize().to_vec()
+        }
+    }
+}
+
+/// The fixture's trees as `(tree ID, global indices)`, oldest first.
+fn trees_of<B: IndexBackend>(fx: &Fixture<B>) -> Vec<(u64, std::ops::Range<u64>)> {
+    vec![
+        (fx.entry(0).tree_id, 0..INACTIVE),
+        (fx.entry(INACTIVE).tree_id, INACTIVE..fx.size()),
+    ]
+}
+
+/// Serves, for each tree, the head `signer` signs over its real root.
+fn serve_signed_heads<B: IndexBackend>(fx: &Fixture<B>, signer: &LogSigner) {
+    for (tree, range) in trees_of(fx) {
+        let hashes: Vec<Vec<u8>> = range
+            .clone()
+            .map(|i| hex::decode(&fx.entry(i).uuid[16..]).expect("hex"))
+            .collect();
+        let root = mth(&hashes);
+        let head = signer.head(range.end - range.start, &root);
+        fx.server
+            .update_log(|log| log.set_tree_head(tree, &hex::encode(&root), &head));
+    }
+}
+
+/// `--verify-log` with the Trillian source: every tree's root recomputed
+/// from the database must be the one its signed tree head signs. Signed
+/// heads → verified, logged, indexed as without the flag; a leaf altered
+/// consistently in the database (value and Merkle leaf hash, so the
+/// per-entry check passes) or a head with a bad signature → status 5,
+/// nothing indexed, no checkpoint; without the flag the altered log is
+/// indexed as before.
+fn verify_log_checks_the_signed_roots<B: IndexBackend>() {
+    let fx = Fixture::<B>::sharded("trillian-verify", INACTIVE);
+    let trillian = TrillianDb::of(&fx, &format!("{}_verify", B::NAME));
+    let size = fx.size();
+    let signer = LogSigner::new(fx.dir.path());
+    serve_signed_heads(&fx, &signer);
+    let verify = signer.flags();
+    let verify: Vec<&str> = verify.iter().map(String::as_str).collect();
+
+    let out = tool::run(&args(&fx, &trillian, &verify), &[]);
+    out.expect_code(fx.expected_exit(0..size), "signed heads, --verify-log");
+    for (tree, range) in trees_of(&fx) {
+        let line = out
+            .line_with(&format!("Verified tree {tree}:"))
+            .unwrap_or_else(|| panic!("tree {tree} verified:\n{}", out.stderr));
+        assert!(
+            line.contains(&format!(
+                "its {} leaves in the database (global indices {}..={})",
+                range.end - range.start,
+                range.start,
+                range.end - 1
+            )),
+            "{line}"
+        );
+    }
+    assert_same(
+        &fx.snapshot(),
+        &fx.expected(0..size),
+        "index with --verify-log",
+    );
+    fx.purge();
+
+    // A range that does not start at 0: the trees it touches are verified
+    // whole all the same, the others are not read.
+    let start = (INACTIVE + 10).to_string();
+    let mut from_start = verify.clone();
+    from_start.extend(["--start", &start]);
+    let out = tool::run(&args(&fx, &trillian, &from_start), &[]);
+    out.expect_code(
+        fx.expected_exit(INACTIVE + 10..size),
+        "--start in the active tree",
+    );
+    let [(inactive, _), (active, _)] = [trees_of(&fx)[0].clone(), trees_of(&fx)[1].clone()];
+    assert!(
+        out.line_with(&format!("Verified tree {active}:")).is_some(),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.line_with(&format!("Verified tree {inactive}:"))
+            .is_none(),
+        "{}",
+        out.stderr
+    );
+    fx.purge();
+
+    // A head whose signature another key made.
+    let (tree, range) = trees_of(&fx)[1].clone();
+    let elsewhere = fx.dir.path().join("stranger");
+    std::fs::create_dir_all(&elsewhere).expect("a directory for the other key");
+    let stranger = LogSigner::new(&elsewhere);
+    let hashes: Vec<Vec<u8>> = range
+        .clone()
+        .map(|i| hex::decode(&fx.entry(i).uuid[16..]).expect("hex"))
+        .collect();
+    let root = mth(&hashes);
+    let forged = stranger.head(range.end - range.start, &root);
+    fx.server
+        .update_log(|log| log.set_tree_head(tree, &hex::encode(&root), &forged));
+    let out = tool::run(&args(&fx, &trillian, &verify), &[]);
+    out.expect_code(5, "a head with a foreign signature");
+    assert!(
+        out.stderr.contains(&format!(
+            "the signed tree head of tree {tree} does not verify"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(fx.snapshot().is_empty(), "nothing indexed");
+    assert_eq!(fx.checkpoint(), None);
+    serve_signed_heads(&fx, &signer);
+
+    // A leaf of the active tree replaced consistently: the per-entry check
+    // passes, the root does not.
+    let altered = INACTIVE + 5;
+    let entry = fx.entry(altered);
+    let value = STANDARD.decode(&entry.body_b64).expect("base64");
+    let mut other = value.clone();
+    other.push(b' ');
+    let mut leaf = Sha256::new();
+    leaf.update([0u8]);
+    leaf.update(&other);
+    let mut conn = trillian.db.connection();
+    conn.exec_drop(
+        "UPDATE LeafData SET LeafValue = ? WHERE TreeId = ? AND LeafIdentityHash = ?",
+        (&other, entry.tree_id, Sha256::digest(&value).to_vec()),
+    )
+    .expect("altering the leaf value");
+    conn.exec_drop(
+        "UPDATE SequencedLeafData SET MerkleLeafHash = ? WHERE TreeId = ? AND SequenceNumber = ?",
+        (leaf.finalize().to_vec(), entry.tree_id, entry.shard_index),
+    )
+    .expect("altering the leaf hash");
+    let failed = fx.dir.path().join("failed.jsonl");
+    let mut flags = verify.clone();
+    flags.extend(["--failed-entries", failed.to_str().expect("utf-8")]);
+    let out = tool::run(&args(&fx, &trillian, &flags), &[]);
+    out.expect_code(5, "a leaf altered consistently");
+    let n = size - INACTIVE;
+    for needle in [
+        format!("tree {tree}: the {n} leaf hashes in Trillian's database"),
+        format!(
+            "the signed tree head of size {n} signs root {}",
+            hex::encode(&root)
+        ),
+    ] {
+        assert!(
+            out.stderr.contains(&needle),
+            "{needle:?} in:\n{}",
+            out.stderr
+        );
+    }
+    assert!(fx.snapshot().is_empty(), "nothing indexed");
+    assert_eq!(fx.checkpoint(), None);
+    assert!(fx.failures().is_empty(), "no failure records");
+    fx.assert_no_secrets(&out, &[&trillian.db.password]);
+
+    // Without the flag the altered log is indexed as before: the check is
+    // what refuses it.
+    let out = tool::run(&args(&fx, &trillian, &[]), &[]);
+    out.expect_code(
+        fx.expected_exit(0..size),
+        "the altered log without the flag",
+    );
+    assert!(out.line_with("Verified tree").is_none(), "{}", out.stderr);
+}
+
+#[test]
+fn redis_verify_log_checks_the_signed_roots() {
+    verify_log_checks_the_signed_roots::<RedisBackend>();
+}
+
+#[test]
+fn mysql_verify_log_checks_the_signed_roots() {
+    verify_log_checks_the_signed_roots::<MysqlBackend>();
+}
+
+/// The database failing mid-run (a table gone after the layout is read)
+/// stops the run with status 1, the error naming the database (never its
+/// password), the tree and the sequence numbers, tagged kind `trillian`
+/// (not `rekor`) in the JSON log.
+fn database_failure_names_the_source<B: IndexBackend>() {
+    let fx = Fixture::<B>::sharded("trillian-dbfail", INACTIVE);
+    let trillian = TrillianDb::of(&fx, &format!("{}_dbfail", B::NAME));
+    trillian
+        .db
+        .connection()
+        .query_drop("RENAME TABLE LeafData TO LeafDataGone")
+        .expect("hiding LeafData");
+    let out = tool::run(
+        &args(&fx, &trillian, &["--log-format", "json", "--end", "9"]),
+        &[],
+    );
+    out.expect_code(tool::EXIT_FATAL, "LeafData gone");
+    let last = out
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .rfind(|l| l["level"] == "error")
+        .unwrap_or_else(|| panic!("an error line:\n{}", out.stderr));
+    assert_eq!(last["kind"], "trillian", "{last}");
+    let tree = fx.entry(0).tree_id;
+    let msg = last["msg"].as_str().unwrap_or_default();
+    for needle in [
+        format!(
+            "Trillian database mysql {}@{}:{}/{}",
+            trillian.db.user, trillian.db.host, trillian.db.port, trillian.db.database
+        ),
+        format!("tree {tree}, sequence numbers 0..=9"),
+        "LeafData".to_string(),
+    ] {
+        assert!(msg.contains(&needle), "{needle:?} in {msg:?}");
+    }
+    assert!(!msg.contains("from Rekor"), "{msg}");
+    fx.assert_no_secrets(&out, &[&trillian.db.password]);
+    assert!(fx.snapshot().is_empty(), "nothing written");
+    trillian
+        .db
+        .connection()
+        .query_drop("RENAME TABLE LeafDataGone TO LeafData")
+        .expect("restoring LeafData");
+}
+
+#[test]
+fn redis_database_failure_names_the_source() {
+    database_failure_names_the_source::<RedisBackend>();
+}
+
+#[test]
+fn mysql_database_failure_names_the_source() {
+    database_failure_names_the_source::<MysqlBackend>();
 }
 
 /// A Trillian database that refuses the password stops the run before

@@ -10,6 +10,13 @@
 #                        fail with kind verification (exit 5); the same run
 #                        without the flag notices only the body (the UUID
 #                        check: kind mismatch, exit 3)
+#   9t verify-log-trillian  the Trillian source (--trillian-mysql-dsn) with
+#                        --verify-log: every tree's root, recomputed from
+#                        Trillian's database, is the one the real server's
+#                        signed tree head signs (exit 0, the logged root is
+#                        GET /api/v1/log's rootHash); with another P-256 key
+#                        as --rekor-public-key the head does not verify
+#                        (exit 5, nothing processed)
 #
 # The runs are --dry-run with checkpointing off: nothing is written or
 # resumed, so every run covers 0..END and the other groups' index and
@@ -23,6 +30,11 @@ print(" ".join("%d:%s" % (x["logIndex"], x["kind"]) for x in sorted(r, key=lambd
 }
 
 s9_verify() {
+    s9a_verify
+    s9t_verify_trillian
+}
+
+s9a_verify() {
     start
     local rc want got
     # Untampered: every entry the real rekor-server serves verifies, with
@@ -46,4 +58,28 @@ s9_verify() {
     got="$(failed_kinds verify-off)"
     [ "$got" = "1:mismatch" ] || bad "verify-off failed [$got], expected [1:mismatch]"
     verdict 9a verify-log "$((END + 1)) real entries verify; tampered body/hash/SET/checkpoint at 1/3/5/7 caught (exit 5); flag off: only the body (exit 3)"
+}
+
+s9t_verify_trillian() {
+    start
+    local rc dsn root tree other
+    dsn="$STACK_MYSQL_USER:$STACK_MYSQL_PASSWORD@tcp(127.0.0.1:$STACK_MYSQL_PORT)/$TRILLIAN_DB"
+    read -r tree root < <(curl -fsS "$REKOR_URL/api/v1/log" |
+        python3 -c 'import json,sys; i=json.load(sys.stdin); print(i["treeID"], i["rootHash"])')
+    rb verify-trillian --dry-run --checkpoint-interval 0 --verify-log --start 0 --end "$END" \
+        --concurrency 4 --trillian-mysql-dsn "$dsn"; rc=$?
+    rb_ok verify-trillian "$rc" || bad "$(rb_why verify-trillian "$rc")"
+    has_log verify-trillian "Verified tree $tree: .* hash to root $root" \
+        || bad "verify-trillian: no 'Verified tree $tree ... root $root' line"
+    # Another key: the real head does not verify, nothing is processed.
+    other="$W/other.pub"
+    openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout -out "$other" 2>/dev/null \
+        || bad "openssl could not make a P-256 key"
+    rb verify-trillian-key --dry-run --checkpoint-interval 0 --verify-log --rekor-public-key "$other" \
+        --start 0 --end "$END" --concurrency 4 --trillian-mysql-dsn "$dsn"; rc=$?
+    [ "$rc" = 5 ] || bad "verify-trillian-key exited $rc, expected 5"
+    has_log verify-trillian-key "signed tree head of tree $tree does not verify" \
+        || bad "verify-trillian-key: no 'does not verify' message"
+    has_log verify-trillian-key "Indexing log entries" && bad "verify-trillian-key processed entries"
+    verdict 9t verify-log-trillian "tree $tree: root ${root:0:12}… recomputed from Trillian's database; a foreign key refused (exit 5)"
 }

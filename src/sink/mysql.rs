@@ -150,7 +150,7 @@ impl MysqlBackend {
     /// The error without the crate's `DriverError { … }` wrapping, and with
     /// a read timeout spelled out (the OS says only "Resource temporarily
     /// unavailable").
-    pub(super) fn explain(&self, e: &mysql::Error) -> String {
+    pub(crate) fn explain(&self, e: &mysql::Error) -> String {
         use std::error::Error as _;
         let io = match e {
             mysql::Error::IoError(io) => Some(io),

@@ -10,8 +10,10 @@
 
 pub mod rekor_api;
 pub mod trillian;
+mod trillian_root;
 
 use std::ops::RangeInclusive;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::config::{Config, SourceChoice};
@@ -19,6 +21,7 @@ use crate::log_layout::LogLayout;
 use crate::rekor::RekorClient;
 pub use crate::rekor::{FetchError, FetchedEntry};
 use crate::sink::MysqlBackend;
+use crate::verify::LogVerifier;
 use crate::worker::EntryFailure;
 
 /// One index of a chunk: its entry, or why the source has none for it (a
@@ -36,6 +39,27 @@ pub trait EntrySource: Send + Sync {
 
     /// A reader for one worker.
     fn reader(&self) -> Result<Box<dyn EntryReader>, FetchError>;
+
+    /// Whether each entry comes with the log's evidence for it (the API:
+    /// signed entry timestamp, inclusion proof, checkpoint), which
+    /// `--verify-log` then checks entry by entry ([`LogVerifier::verify`]).
+    fn serves_entry_proofs(&self) -> bool {
+        true
+    }
+
+    /// `--verify-log` for a source whose entries come without evidence:
+    /// checks, before anything is written, that the trees holding `range`
+    /// are what the log signed. An error whose status is 5
+    /// ([`crate::exit::StatusError`]) when they are not; `stop` ends a
+    /// long check early ([`FetchError::Cancelled`]).
+    fn verify_trees(
+        &self,
+        _verifier: &LogVerifier,
+        _range: RangeInclusive<u64>,
+        _stop: &AtomicBool,
+    ) -> Result<(), FetchError> {
+        Ok(())
+    }
 }
 
 /// One worker's handle on a source.
@@ -72,7 +96,10 @@ pub fn open(
         } => {
             let db = MysqlBackend::new(dsn.clone());
             let source = match tree_ids.is_empty() {
-                true => trillian::TrillianSource::from_layout(db, client.log_info()?)?,
+                true => {
+                    let (layout, heads) = client.log_state()?;
+                    trillian::TrillianSource::from_layout(db, layout)?.with_tree_heads(heads)
+                }
                 false => trillian::TrillianSource::from_tree_ids(db, tree_ids)?,
             };
             Box::new(match attestations_from_rekor {

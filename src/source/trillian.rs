@@ -12,8 +12,17 @@
 //! storage, not Trillian's, so entries come without them: the kinds that
 //! read one (intoto, cose) are counted, or, with `--attestations-from-rekor`,
 //! fetched through the API one by one (only those).
+//!
+//! A database failure names the database (without its password), the tree
+//! and the sequence numbers asked for, and is tagged kind `trillian`
+//! ([`ServiceError`]): a service failure that stops the run (status 1, the
+//! checkpoint saved below it), told apart from Rekor's. With
+//! `--verify-log`, [`super::trillian_root`] checks the trees against their
+//! signed tree heads first.
 
+use std::fmt::Display;
 use std::ops::RangeInclusive;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::anyhow;
@@ -23,10 +32,11 @@ use mysql::Conn;
 
 use super::{EntryReader, EntrySource, FetchError, Fetched, FetchedEntry};
 use crate::entry::KeyError;
-use crate::error::ErrorKind;
+use crate::error::{ErrorKind, ServiceError};
 use crate::log_layout::LogLayout;
-use crate::rekor::RekorClient;
+use crate::rekor::{RekorClient, SignedTreeHead};
 use crate::sink::{Backend, MysqlBackend};
+use crate::verify::LogVerifier;
 use crate::worker::{warn_failed, EntryFailure};
 
 /// One chunk of one tree, fetched by a single statement (a primary-key
@@ -55,18 +65,21 @@ pub struct TrillianSource {
     trees: Vec<TreeSpan>,
     /// `--attestations-from-rekor`: where the attestations come from.
     attestations: Option<Arc<RekorClient>>,
+    /// The signed tree heads served with the layout (none with
+    /// `--trillian-tree-ids`), for `--verify-log`.
+    heads: Vec<SignedTreeHead>,
 }
 
 impl TrillianSource {
     /// The trees given oldest first (`--trillian-tree-ids`), their sizes
     /// read from the database (`MAX(SequenceNumber) + 1`).
     pub fn from_tree_ids(db: MysqlBackend, tree_ids: &[i64]) -> Result<TrillianSource, FetchError> {
-        let mut conn = db.connect()?;
+        let mut conn = connect(&db)?;
         let mut pairs = Vec::with_capacity(tree_ids.len());
         for &tree_id in tree_ids {
             let size: Option<u64> = conn
                 .exec_first(SELECT_SIZE, (tree_id,))
-                .map_err(|e| anyhow!("{}: size of tree {tree_id}: {e}", db.describe()))?;
+                .map_err(|e| db_error(&db, format!("size of tree {tree_id}"), &e))?;
             pairs.push((tree_id.to_string(), size.unwrap_or(0)));
         }
         let active = pairs
@@ -98,7 +111,14 @@ impl TrillianSource {
             layout,
             trees,
             attestations: None,
+            heads: Vec::new(),
         })
+    }
+
+    /// The signed tree heads `GET /api/v1/log` served with the layout.
+    pub fn with_tree_heads(mut self, heads: Vec<SignedTreeHead>) -> TrillianSource {
+        self.heads = heads;
+        self
     }
 
     /// Fetch the attestation of each intoto and cose entry from `client`
@@ -120,17 +140,64 @@ impl EntrySource for TrillianSource {
 
     fn reader(&self) -> Result<Box<dyn EntryReader>, FetchError> {
         Ok(Box::new(TrillianReader {
-            conn: self.db.connect()?,
+            conn: connect(&self.db)?,
+            db: self.db.clone(),
             trees: self.trees.clone(),
             attestations: self.attestations.clone(),
             not_fetched: 0,
         }))
     }
+
+    fn serves_entry_proofs(&self) -> bool {
+        false
+    }
+
+    fn verify_trees(
+        &self,
+        verifier: &LogVerifier,
+        range: RangeInclusive<u64>,
+        stop: &AtomicBool,
+    ) -> Result<(), FetchError> {
+        if self.heads.is_empty() {
+            // Config refuses --verify-log with --trillian-tree-ids.
+            return Err(anyhow!("no signed tree heads to verify the trees against").into());
+        }
+        super::trillian_root::verify_trees(
+            &self.db,
+            &self.trees,
+            &self.heads,
+            verifier,
+            range,
+            stop,
+        )
+    }
+}
+
+/// A session on the database; a refusal is a `trillian` failure naming it.
+pub(super) fn connect(db: &MysqlBackend) -> Result<Conn, FetchError> {
+    db.connect().map_err(|e| {
+        FetchError::Fatal(
+            ServiceError::new(ErrorKind::Trillian, format!("Trillian database {e:#}")).into(),
+        )
+    })
+}
+
+/// A failed statement: kind `trillian`, naming the database (never its
+/// password) and what was read.
+pub(super) fn db_error(db: &MysqlBackend, what: impl Display, e: impl Display) -> FetchError {
+    FetchError::Fatal(
+        ServiceError::new(
+            ErrorKind::Trillian,
+            format!("Trillian database {}: {what}: {e}", db.describe()),
+        )
+        .into(),
+    )
 }
 
 /// One worker's database session.
 struct TrillianReader {
     conn: Conn,
+    db: MysqlBackend,
     trees: Vec<TreeSpan>,
     attestations: Option<Arc<RekorClient>>,
     /// Of the last chunk: entries of a kind that reads an attestation,
@@ -147,11 +214,15 @@ impl EntryReader for TrillianReader {
                 .conn
                 .exec(SELECT_RANGE, (tree.tree_id, local.start(), local.end()))
                 .map_err(|e| {
-                    anyhow!(
-                        "reading sequence numbers {}..={} of tree {}: {e}",
-                        local.start(),
-                        local.end(),
-                        tree.tree_id
+                    db_error(
+                        &self.db,
+                        format_args!(
+                            "tree {}, sequence numbers {}..={}",
+                            tree.tree_id,
+                            local.start(),
+                            local.end()
+                        ),
+                        self.db.explain(&e),
                     )
                 })?;
             let mut rows = rows.into_iter().peekable();

@@ -1,23 +1,9 @@
 //! RFC 6962 inclusion proofs: the leaf hash of a body, hashed up the
-//! audit path, must give the root the proof claims.
+//! audit path, must give the root the proof claims. The hashes are
+//! [`super::merkle`]'s.
 
-use sha2::{Digest, Sha256};
-
-/// RFC 6962 leaf hash: SHA-256(0x00 ‖ leaf).
-pub fn leaf_hash(leaf: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(leaf);
-    h.finalize().into()
-}
-
-fn node_hash(left: &[u8], right: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
-}
+pub use super::merkle::leaf_hash;
+use super::merkle::node_hash;
 
 /// The root an audit path leads to (RFC 9162 §2.1.3.2), or why the path
 /// cannot belong to a tree of `size` leaves.
@@ -57,6 +43,7 @@ pub fn root_from_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     /// RFC 6962 Merkle tree hash, computed directly.
     fn mth(leaves: &[Vec<u8>]) -> [u8; 32] {

@@ -1,12 +1,17 @@
 //! `--verify-log`: checks that what the log serves is what it signed, before
-//! an entry is indexed. Per entry: the signed entry timestamp over the
-//! entry, the inclusion proof from the body's leaf hash to the proof's root,
-//! and the checkpoint that signs that root. Any mismatch is a per-entry
-//! failure of kind `verification`: the entry is not indexed.
+//! an entry is indexed. Per entry (the Rekor API source): the signed entry
+//! timestamp over the entry, the inclusion proof from the body's leaf hash
+//! to the proof's root, and the checkpoint that signs that root. Any
+//! mismatch is a per-entry failure of kind `verification`: the entry is not
+//! indexed. A source without per-entry proofs (Trillian's database) checks
+//! whole trees instead: their roots recomputed ([`merkle`]) against their
+//! signed tree heads ([`LogVerifier::tree_head`]), before anything is
+//! written (`crate::source::trillian_root`).
 
 pub mod checkpoint;
 pub mod inclusion;
 pub mod key;
+pub mod merkle;
 pub mod set;
 
 use base64::engine::general_purpose::STANDARD;
@@ -58,6 +63,13 @@ impl LogVerifier {
     /// The log ID of the key, for the log line that says which key is used.
     pub fn fingerprint(&self) -> String {
         self.key.fingerprint()
+    }
+
+    /// The size and root hash a signed tree head (a signed note, as
+    /// `GET /api/v1/log` serves it) signs, once its signature verifies
+    /// with the log key.
+    pub fn tree_head(&self, note: &str) -> Result<checkpoint::Checkpoint, String> {
+        self.checkpoints.verify(&self.key, note)
     }
 
     /// Ok when the entry's SET, inclusion proof and checkpoint all verify.

@@ -234,6 +234,10 @@ pub struct Log {
     size: u64,
     /// Serve the synthetic key mix instead of the corpus cycle.
     mix: Option<Arc<KeyMix>>,
+    /// `(rootHash, signedTreeHead)` served for a tree instead of the fake
+    /// ones: a test that signs real tree heads (`--verify-log` with the
+    /// Trillian source).
+    heads: HashMap<u64, (String, String)>,
 }
 
 impl Log {
@@ -249,7 +253,17 @@ impl Log {
             inactive: None,
             size,
             mix: None,
+            heads: HashMap::new(),
         }
+    }
+
+    /// Serves `root_hash` (hex) and `signed_tree_head` (a signed note) for
+    /// tree `tree_id` in `GET /api/v1/log`, instead of the fake ones.
+    pub fn set_tree_head(&mut self, tree_id: u64, root_hash: &str, signed_tree_head: &str) {
+        self.heads.insert(
+            tree_id,
+            (root_hash.to_string(), signed_tree_head.to_string()),
+        );
     }
 
     /// Total size (all shards). Indices past the corpus replay it.
@@ -414,9 +428,16 @@ impl Log {
     /// `GET /api/v1/log`: the active shard, plus the inactive one if any.
     pub fn info_json(&self) -> String {
         let shard = |s: Shard| {
+            let (root, head) = match self.heads.get(&s.tree_id) {
+                Some((root, head)) => (root.clone(), head.clone()),
+                None => (
+                    root_hash(s.tree_id, s.size),
+                    checkpoint_text(s.tree_id, s.size),
+                ),
+            };
             serde_json::json!({
-                "rootHash": root_hash(s.tree_id, s.size),
-                "signedTreeHead": checkpoint_text(s.tree_id, s.size),
+                "rootHash": root,
+                "signedTreeHead": head,
                 "treeID": s.tree_id.to_string(),
                 "treeSize": s.size,
             })
