@@ -33,6 +33,20 @@
 #                        after rekor-server moved to a new Trillian tree
 #                        6d (MySQL): deploy/kubernetes/indexed-job.yaml's
 #                        command as 4 pods, one SIGKILLed and replaced
+#   10a-d sharded log    run last: stack.sh rotate (a new tree, the old one
+#                        an inactive shard), 4 uploads into the new tree;
+#                        10a API source over both trees (new pairs vs the
+#                        server's own), 10b Trillian source with the layout
+#                        of GET /api/v1/log, 10c with --trillian-tree-ids
+#                        old,new (no layout from Rekor), 10d SIGKILL x3 and
+#                        resume across the tree boundary
+#
+# The entry source is a dimension: groups 2 and 3 run twice, with the API
+# source and then with the Trillian source (--trillian-mysql-dsn,
+# --attestations-from-rekor), the second time as 2a-t ... 3e-t with names
+# ending in -trillian; group 4 adds 4a-t (kill/resume, the run slowed by
+# tcpdelay.py in front of MariaDB for the source DSN only). Each twin is
+# compared with the truth exactly as its API twin is.
 #
 # One line per scenario on stdout (PASS/FAIL, backend, name, time, reason),
 # then `N passed, M failed`. Exit status 1 if any scenario failed. Every
@@ -47,9 +61,12 @@
 #                      allow: they are counted as pending, not failures
 #   HARNESS_OUT        results dir (default $REPO/.harness/scenarios)
 #   HARNESS_ONLY       groups to run besides 1, e.g. "4" or "2 3" (default: all;
-#                      1 always runs: the other groups compare with its index)
+#                      1 always runs: the other groups compare with its index;
+#                      1t, 5, 7, 9, 10 are groups too)
+#   HARNESS_SOURCES    entry sources of groups 2, 3 and 4 (default "api trillian";
+#                      "trillian" runs only their Trillian twins)
 #   ports: REDIS_PORT=29379 REDIS_GO_PORT=29380 MYSQL_PORT=29306
-#     REKOR_PORT=29000 REKOR_GO_PORT=29001 PROXY_PORT=29080
+#     REKOR_PORT=29000 REKOR_GO_PORT=29001 PROXY_PORT=29080 DBPROXY_PORT=29081
 #     TRILLIAN_SERVER_RPC/HTTP=29090/29091 TRILLIAN_SIGNER_RPC/HTTP=29190/29191
 # Output: $HARNESS_OUT/<backend>/ (logs, dumps, samples), $HARNESS_OUT/results.tsv,
 # and the three-way report $REPO/.harness/report.md.
@@ -212,7 +229,7 @@ rb_ok() {
     if [ "$SRC" = trillian ]; then
         has_log "$1" "Trillian database mysql" || bad "$1 did not read from Trillian's database"
         if grep -q '^{.*"attestationsNotFetched"' "$W/logs/$1.log" \
-            && ! grep '^{' "$W/logs/$1.log" | tail -n 1 | grep -q '"attestationsNotFetched":0'; then
+            && ! grep '^{' "$W/logs/$1.log" | tail -n 1 | grep -q '"attestationsNotFetched":0[,}]'; then
             bad "$1: attestations not fetched: $(grep '^{' "$W/logs/$1.log" | tail -n 1 | grep -o '"attestationsNotFetched":[0-9]*')"
         fi
     fi
