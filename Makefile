@@ -57,7 +57,8 @@ parity: build
 
 ## harness: a real Rekor stack (rekor-server, Trillian, MariaDB, Redis on
 ## loopback), populated with every kind, then the scenarios on Redis and MySQL
-## (ground truth, upstream, checkpoint, faults, Go side by side); one line per
+## (ground truth, upstream, checkpoint, faults, Go side by side; the API and
+## the Trillian source; a log sharded into two trees); one line per
 ## scenario, report in .harness/report.md (harness/README.md, "Real Rekor stack")
 harness: build
 	bash harness/stack/build.sh

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads every entry of the log straight from rekor-server (GET
+"""Reads every entry of the log (every shard) straight from rekor-server (GET
 /api/v1/log/entries?logIndex=N) into JSON lines: uuid (the entry ID as the
 server names it), logIndex, kind, apiVersion, body (base64, as stored) and
 whether the server returned attestation data. The scenarios key their
@@ -19,9 +19,16 @@ import urllib.error
 import urllib.request
 
 
+def total_size(info):
+    """The log's size over all its shards: GET /api/v1/log's treeSize is the
+    active tree's only; inactiveShards (oldest first) hold the indices before
+    it."""
+    return info["treeSize"] + sum(s["treeSize"] for s in info.get("inactiveShards") or [])
+
+
 def tree_size(url):
     with urllib.request.urlopen(url + "/api/v1/log", timeout=30) as r:
-        return json.load(r)["treeSize"]
+        return total_size(json.load(r))
 
 
 def fetch(url, index):

@@ -33,6 +33,20 @@
 #                        after rekor-server moved to a new Trillian tree
 #                        6d (MySQL): deploy/kubernetes/indexed-job.yaml's
 #                        command as 4 pods, one SIGKILLed and replaced
+#   10a-d sharded log    run last: stack.sh rotate (a new tree, the old one
+#                        an inactive shard), 4 uploads into the new tree;
+#                        10a API source over both trees (new pairs vs the
+#                        server's own), 10b Trillian source with the layout
+#                        of GET /api/v1/log, 10c with --trillian-tree-ids
+#                        old,new (no layout from Rekor), 10d SIGKILL x3 and
+#                        resume across the tree boundary
+#
+# The entry source is a dimension: groups 2 and 3 run twice, with the API
+# source and then with the Trillian source (--trillian-mysql-dsn,
+# --attestations-from-rekor), the second time as 2a-t ... 3e-t with names
+# ending in -trillian; group 4 adds 4a-t (kill/resume, the run slowed by
+# tcpdelay.py in front of MariaDB for the source DSN only). Each twin is
+# compared with the truth exactly as its API twin is.
 #
 # One line per scenario on stdout (PASS/FAIL, backend, name, time, reason),
 # then `N passed, M failed`. Exit status 1 if any scenario failed. Every
@@ -47,9 +61,12 @@
 #                      allow: they are counted as pending, not failures
 #   HARNESS_OUT        results dir (default $REPO/.harness/scenarios)
 #   HARNESS_ONLY       groups to run besides 1, e.g. "4" or "2 3" (default: all;
-#                      1 always runs: the other groups compare with its index)
+#                      1 always runs: the other groups compare with its index;
+#                      1t, 5, 7, 9, 10 are groups too)
+#   HARNESS_SOURCES    entry sources of groups 2, 3 and 4 (default "api trillian";
+#                      "trillian" runs only their Trillian twins)
 #   ports: REDIS_PORT=29379 REDIS_GO_PORT=29380 MYSQL_PORT=29306
-#     REKOR_PORT=29000 REKOR_GO_PORT=29001 PROXY_PORT=29080
+#     REKOR_PORT=29000 REKOR_GO_PORT=29001 PROXY_PORT=29080 DBPROXY_PORT=29081
 #     TRILLIAN_SERVER_RPC/HTTP=29090/29091 TRILLIAN_SIGNER_RPC/HTTP=29190/29191
 # Output: $HARNESS_OUT/<backend>/ (logs, dumps, samples), $HARNESS_OUT/results.tsv,
 # and the three-way report $REPO/.harness/report.md.
@@ -68,10 +85,13 @@ export MYSQL_PORT="${MYSQL_PORT:-29306}" REKOR_PORT="${REKOR_PORT:-29000}"
 export REKOR_GO_PORT="${REKOR_GO_PORT:-29001}" PROXY_PORT="${PROXY_PORT:-29080}"
 export TRILLIAN_SERVER_RPC="${TRILLIAN_SERVER_RPC:-29090}" TRILLIAN_SERVER_HTTP="${TRILLIAN_SERVER_HTTP:-29091}"
 export TRILLIAN_SIGNER_RPC="${TRILLIAN_SIGNER_RPC:-29190}" TRILLIAN_SIGNER_HTTP="${TRILLIAN_SIGNER_HTTP:-29191}"
+export DBPROXY_PORT="${DBPROXY_PORT:-29081}"
 export STACK_SHADOW=1
 CK=harness   # the checkpoint key every run uses
+HARNESS_SOURCES="${HARNESS_SOURCES:-api trillian}"
 
 want() { [ -z "${HARNESS_ONLY:-}" ] || [[ " $HARNESS_ONLY " == *" $1 "* ]]; }
+want_source() { [[ " $HARNESS_SOURCES " == *" $1 "* ]]; }
 
 backends=("$@")
 [ ${#backends[@]} -gt 0 ] || backends=(redis mysql)
@@ -93,7 +113,7 @@ passed=0 failed=0
 result() {
     local status="$1" id="$2" name="$3" reason="$4" secs
     secs="$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')"
-    printf '%-4s %-5s %-3s %-24s %6ss  %s\n' "$status" "$B" "$id" "$name" "$secs" "$reason"
+    printf '%-4s %-5s %-4s %-31s %6ss  %s\n' "$status" "$B" "$id" "$name" "$secs" "$reason"
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$status" "$B" "$id" "$name" "$secs" "$reason" >>"$OUT/results.tsv"
     if [ "$status" = PASS ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     [ "$status" = PASS ] || backend_failed=1
@@ -130,6 +150,49 @@ st() { python3 "$H/store.py" "$@"; }
 # shellcheck source=harness/stack/scenarios_outages.sh
 . "$H/scenarios_outages.sh"
 
+# ------------------------------------------------------------------ the entry source
+
+# SRC is where rb's runs read the entries: `api` (rekor-server's API, the
+# default) or `trillian` (Trillian's database: --trillian-mysql-dsn, the
+# layout from GET /api/v1/log unless the run passes --trillian-tree-ids,
+# --attestations-from-rekor). A group written once runs with either:
+# with_source sets SRC and the suffixes of its scenario IDs (SID, e.g.
+# 2a-t), names (SNAME, e.g. upstream-from-scratch-trillian) and run names
+# (RS: logs and dumps of both sources side by side). SRC_DB_PORT points the
+# source's DSN (only that one) at the TCP delay proxy.
+SRC=api SID="" SNAME="" RS="" SRC_DB_PORT=""
+with_source() { # SOURCE FUNCTION: one group's function with that source
+    want_source "$1" || return 0
+    case "$1" in
+        api) SRC=api SID="" SNAME="" RS="" ;;
+        trillian) SRC=trillian SID="-t" SNAME="-trillian" RS="-t" ;;
+    esac
+    "$2"
+    SRC=api SID="" SNAME="" RS=""
+}
+# trillian_dsn [PORT]: the stack's Trillian database (Trillian's own user;
+# the tool only reads).
+trillian_dsn() { echo "$STACK_MYSQL_USER:$STACK_MYSQL_PASSWORD@tcp(127.0.0.1:${1:-$STACK_MYSQL_PORT})/$TRILLIAN_DB"; }
+
+# dbdelay_start NAME DELAY: the TCP delay proxy (tcpdelay.py
+# --mysql-execute) in front of MariaDB on DBPROXY_PORT: each prepared
+# statement the source runs waits DELAY. Only the source DSN goes through it
+# (SRC_DB_PORT); the index backend does not. dbdelay_stop: stops it.
+dbdelay_start() {
+    local name="$1" delay="$2" i
+    DBPROXY_LOG="$W/$name.dbdelay.jsonl"
+    : >"$DBPROXY_LOG"
+    python3 "$H/tcpdelay.py" --port "$DBPROXY_PORT" --upstream-port "$STACK_MYSQL_PORT" --delay "$delay" \
+        --mysql-execute --log "$DBPROXY_LOG" 2>"$W/logs/$name.dbdelay.err" &
+    DBPROXY_PID=$!
+    for i in $(seq 1 50); do # no probe connection: it would count as one of the tool's
+        if grep -q '"listening"' "$DBPROXY_LOG"; then SRC_DB_PORT="$DBPROXY_PORT"; return 0; fi
+        sleep 0.1
+    done
+    bad "TCP delay proxy did not start"
+}
+dbdelay_stop() { kill -TERM "$DBPROXY_PID" 2>/dev/null; wait "$DBPROXY_PID" 2>/dev/null; SRC_DB_PORT=""; }
+
 # ------------------------------------------------------------------ rekor-backfill
 
 # rb NAME ARGS...: one rekor-backfill run against the stack's index, log in
@@ -144,6 +207,8 @@ rb_cmd() {
     RB+=(RUST_LOG=info "$RUST_BIN" --rekor-address "${RB_URL:-$REKOR_URL}")
     [ "$B" = redis ] && RB+=(--redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT")
     RB+=(--checkpoint-key "$CK" --failed-entries "$W/$name.failed.jsonl")
+    # The summary line says how many attestations were not fetched (rb_ok).
+    [ "$SRC" = trillian ] && RB+=(--trillian-mysql-dsn "$(trillian_dsn "$SRC_DB_PORT")" --attestations-from-rekor --summary json)
 }
 rb() {
     local name="$1"; shift
@@ -158,7 +223,16 @@ rb_bg() {
 }
 # rb_ok NAME RC: the run indexed everything it could: 0, or 3 with only
 # "not implemented yet" entries (pending kinds) when HARNESS_PENDING=allow.
+# With the Trillian source, a run that did not read Trillian's database or
+# left an attestation unfetched fails the scenario (whatever its status).
 rb_ok() {
+    if [ "$SRC" = trillian ]; then
+        has_log "$1" "Trillian database mysql" || bad "$1 did not read from Trillian's database"
+        if grep -q '^{.*"attestationsNotFetched"' "$W/logs/$1.log" \
+            && ! grep '^{' "$W/logs/$1.log" | tail -n 1 | grep -q '"attestationsNotFetched":0[,}]'; then
+            bad "$1: attestations not fetched: $(grep '^{' "$W/logs/$1.log" | tail -n 1 | grep -o '"attestationsNotFetched":[0-9]*')"
+        fi
+    fi
     [ "$2" = 0 ] && return 0
     [ "$2" = 3 ] && [ "$HARNESS_PENDING" = allow ] && st pending-only "$W/$1.failed.jsonl" && return 0
     return 1
@@ -253,6 +327,11 @@ proxy_stop() { kill -TERM "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/nul
 
 # ------------------------------------------------------------------ uploads (scenario 3)
 
+# log_size: entries in the whole log (every shard), from GET /api/v1/log.
+log_size() {
+    curl -fsS "$REKOR_URL/api/v1/log" | PYTHONPATH="$H" python3 -c 'import json,sys,entries; print(entries.total_size(json.load(sys.stdin)))'
+}
+
 # upload_more N: N hashedrekord entries signed by fresh keys with self-signed
 # certificates carrying a mixed-case e-mail; waits for the server's index
 # writes, removes the server's pairs of the new entries from the index (so
@@ -261,7 +340,7 @@ proxy_stop() { kill -TERM "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/nul
 upload_more() {
     local n="$1" i d="$W/upload" size0 size1
     mkdir -p "$d"
-    size0="$(curl -fsS "$REKOR_URL/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])')"
+    size0="$(log_size)"
     for i in $(seq 1 "$n"); do
         local tag="u$RANDOM$RANDOM"
         openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/$tag.key" 2>/dev/null
@@ -402,10 +481,10 @@ s2_upstream() {
     st wipe
     [ "$(python3 "$H/searches.py" probes --url "$REKOR_URL" --probes <(head -n 1 "$STACK_DIR/populate/probes.tsv") --out /dev/stdout | grep -c '[0-9a-f]\{64\}')" = 0 ] \
         || bad "a search found entries in the wiped index"
-    rb up-a "${UP[@]}" --end "$END"; rc=$?
-    rb_ok up-a "$rc" || bad "$(rb_why up-a "$rc")"
-    same_as_truth up-a
-    verdict 2a upstream-from-scratch "index equals the truth$(pending_note up-a)"
+    rb up-a$RS "${UP[@]}" --end "$END"; rc=$?
+    rb_ok up-a$RS "$rc" || bad "$(rb_why up-a$RS "$rc")"
+    same_as_truth up-a$RS
+    verdict "2a$SID" "upstream-from-scratch$SNAME" "index equals the truth$(pending_note up-a$RS)"
 
     # 2b: upper half of the entries removed. A plain rerun finds the
     # checkpoint complete ("Nothing to do", as designed: Go has no
@@ -416,19 +495,19 @@ s2_upstream() {
 for l in open(sys.argv[1]):
     if json.loads(l)["logIndex"] >= int(sys.argv[2]): print(l, end="")' "$W/entries.jsonl" "$half" >"$W/upper.jsonl"
     st remove-entries $(python3 -c 'import json,sys; print(" ".join(json.loads(l)["uuid"] for l in open(sys.argv[1])))' "$W/upper.jsonl")
-    dump up-b-removed
+    dump up-b-removed$RS
     st select "$W/upper.jsonl" "$W/truth.tsv" "$W/upper-truth.tsv"
     if [ -s "$W/upper-truth.tsv" ]; then
-        st diff "$W/truth.tsv" "$W/up-b-removed.tsv" >/dev/null && bad "removing the upper half removed nothing"
+        st diff "$W/truth.tsv" "$W/up-b-removed$RS.tsv" >/dev/null && bad "removing the upper half removed nothing"
     fi
-    rb up-b-plain "${UP[@]}" --end "$END"; rc=$?
-    [ "$rc" = 0 ] && has_log up-b-plain "Nothing to do" || bad "plain rerun: exit $rc, no 'Nothing to do'"
-    dump up-b-plain
-    st diff "$W/up-b-removed.tsv" "$W/up-b-plain.tsv" >/dev/null || bad "a rerun with 'Nothing to do' changed the index"
-    rb up-b "${UP[@]}" --end "$END" --reset-checkpoint; rc=$?
-    rb_ok up-b "$rc" || bad "$(rb_why up-b "$rc")"
-    same_as_truth up-b
-    verdict 2b upstream-upper-half "$(wc -l <"$W/upper.jsonl") entries ($half..$END) removed; plain rerun: 'Nothing to do' (checkpoint covers 0..$END); --reset-checkpoint restores all"
+    rb up-b-plain$RS "${UP[@]}" --end "$END"; rc=$?
+    [ "$rc" = 0 ] && has_log up-b-plain$RS "Nothing to do" || bad "plain rerun: exit $rc, no 'Nothing to do'"
+    dump up-b-plain$RS
+    st diff "$W/up-b-removed$RS.tsv" "$W/up-b-plain$RS.tsv" >/dev/null || bad "a rerun with 'Nothing to do' changed the index"
+    rb up-b$RS "${UP[@]}" --end "$END" --reset-checkpoint; rc=$?
+    rb_ok up-b$RS "$rc" || bad "$(rb_why up-b$RS "$rc")"
+    same_as_truth up-b$RS
+    verdict "2b$SID" "upstream-upper-half$SNAME" "$(wc -l <"$W/upper.jsonl") entries ($half..$END) removed; plain rerun: 'Nothing to do' (checkpoint covers 0..$END); --reset-checkpoint restores all"
 
     # 2c: sparse: every even log index removed.
     start
@@ -437,28 +516,28 @@ for l in open(sys.argv[1]):
     e = json.loads(l)
     if e["logIndex"] % 2 == 0: print(e["uuid"])' "$W/entries.jsonl" >"$W/even.uuids"
     st remove-entries $(cat "$W/even.uuids")
-    rb up-c "${UP[@]}" --end "$END" --reset-checkpoint; rc=$?
-    rb_ok up-c "$rc" || bad "$(rb_why up-c "$rc")"
-    same_as_truth up-c
-    verdict 2c upstream-sparse "$(wc -l <"$W/even.uuids") even entries removed, rerun restores all"
+    rb up-c$RS "${UP[@]}" --end "$END" --reset-checkpoint; rc=$?
+    rb_ok up-c$RS "$rc" || bad "$(rb_why up-c$RS "$rc")"
+    same_as_truth up-c$RS
+    verdict "2c$SID" "upstream-sparse$SNAME" "$(wc -l <"$W/even.uuids") even entries removed, rerun restores all"
 
     # 2d: a complete index is not changed by a rerun: byte-identical ordered
     # dump and checkpoint after a plain rerun; after a full rewrite
     # (--reset-checkpoint) the same pairs, none twice in a Redis list.
     start
-    st dump --checkpoint "$CK" "$W/up-d-before.raw"
-    rb up-d "${UP[@]}" --end "$END"; rc=$?
-    rb_ok up-d "$rc" || bad "$(rb_why up-d "$rc")"
-    st dump --checkpoint "$CK" "$W/up-d-after.raw"
-    cmp -s "$W/up-d-before.raw" "$W/up-d-after.raw" && cmp -s "$W/up-d-before.raw.checkpoint" "$W/up-d-after.raw.checkpoint" \
+    st dump --checkpoint "$CK" "$W/up-d-before$RS.raw"
+    rb up-d$RS "${UP[@]}" --end "$END"; rc=$?
+    rb_ok up-d$RS "$rc" || bad "$(rb_why up-d$RS "$rc")"
+    st dump --checkpoint "$CK" "$W/up-d-after$RS.raw"
+    cmp -s "$W/up-d-before$RS.raw" "$W/up-d-after$RS.raw" && cmp -s "$W/up-d-before$RS.raw.checkpoint" "$W/up-d-after$RS.raw.checkpoint" \
         || bad "plain rerun changed the snapshot"
-    rb up-d-full "${UP[@]}" --end "$END" --reset-checkpoint; rc=$?
-    rb_ok up-d-full "$rc" || bad "$(rb_why up-d-full "$rc")"
-    st dump "$W/up-d-full.raw"
-    same_as_truth up-d-full
+    rb up-d-full$RS "${UP[@]}" --end "$END" --reset-checkpoint; rc=$?
+    rb_ok up-d-full$RS "$rc" || bad "$(rb_why up-d-full$RS "$rc")"
+    st dump "$W/up-d-full$RS.raw"
+    same_as_truth up-d-full$RS
     local order="identical"
-    cmp -s "$W/up-d-before.raw" "$W/up-d-full.raw" || order="differs (5 workers finish in another order; searches return sets)"
-    verdict 2d upstream-rerun-noop "rerun: byte-identical index and checkpoint; full rewrite: same pairs, no duplicates, list order $order"
+    cmp -s "$W/up-d-before$RS.raw" "$W/up-d-full$RS.raw" || order="differs (5 workers finish in another order; searches return sets)"
+    verdict "2d$SID" "upstream-rerun-noop$SNAME" "rerun: byte-identical index and checkpoint; full rewrite: same pairs, no duplicates, list order $order"
 }
 
 # ------------------------------------------------------------------ 4 faults
@@ -473,32 +552,70 @@ fault_finish() {
     same_as_truth "$name-final"
 }
 
-s4a_kill() {
+# kill_rounds ID NAME RUN ROUNDS [BOUNDARY]: ROUNDS times, a run slowed down is
+# SIGKILLed at a random moment, then rerun until it completes; each rerun
+# must resume from the killed run's checkpoint (or find nothing to do) and
+# the index must equal the truth; the sampler watches the checkpoint
+# throughout. The API source is slowed by the HTTP proxy (0.4 s per request,
+# a run lasts about 2 s); the Trillian source by the TCP delay proxy in
+# front of MariaDB for its DSN only (0.5 s per range query; a run lasts
+# about 2.5 s). At least one kill must land mid-run: the
+# run alive and indexing (`Indexing log entries` logged). With BOUNDARY (the
+# first index of a later tree), at least one kill must leave a checkpoint
+# below it, so that the rerun resumes across the tree boundary.
+kill_rounds() {
+    local id="$1" label="$2" run="$3" rounds="$4" boundary="${5:-}" delayed=0
     start
-    local round t rc cps=() early=0 waits=()
-    for round in 1 2 3 4 5; do
+    local round t rc cps=() early=0 landed=0 crossed=0 waits=() name lo span cp
+    local RB_URL="" SRC_DB_PORT=""
+    if [ "$SRC" = trillian ]; then lo=0.3 span=2.2; else lo=0.3 span=1.7; fi
+    for round in $(seq 1 "$rounds"); do
+        name="$run$round$RS"
         st wipe
-        sampler_start "kill$round"
-        proxy_start "kill$round" ok 0.4
-        # A run takes ~2 s through the proxy (0.4 s per request, the first
-        # chunks complete at ~0.8 s): kill between 0.3 and 2.0 s.
-        t="$(awk -v r="$RANDOM" 'BEGIN{srand(r); printf "%.2f", 0.3 + rand() * 1.7}')"
-        RB_URL="http://127.0.0.1:$PROXY_PORT" rb_bg "kill$round" --concurrency 2 --checkpoint-interval 1
+        sampler_start "$name"
+        if [ "$SRC" = trillian ]; then dbdelay_start "$name" 0.5
+        else proxy_start "$name" ok 0.4; RB_URL="http://127.0.0.1:$PROXY_PORT"; fi
+        t="$(awk -v r="$RANDOM" -v lo="$lo" -v span="$span" 'BEGIN{srand(r); printf "%.2f", lo + rand() * span}')"
+        rb_bg "$name" --concurrency 2 --checkpoint-interval 1
         sleep "$t"
-        if kill -0 "$RB_PID" 2>/dev/null; then kill -KILL "$RB_PID"; else early=$((early + 1)); fi
+        if kill -0 "$RB_PID" 2>/dev/null; then
+            kill -KILL "$RB_PID"
+            has_log "$name" "Indexing log entries" && landed=$((landed + 1))
+        else
+            early=$((early + 1))
+        fi
         wait "$RB_PID" 2>/dev/null
-        cps+=("${t}s->$(cp_last)")
-        proxy_stop
-        RB_URL="" fault_finish "kill$round"
+        cp="$(cp_last)"
+        cps+=("${t}s->$cp")
+        [ -n "$boundary" ] && [ "$cp" != none ] && [ "$cp" -lt "$boundary" ] && crossed=$((crossed + 1))
+        if [ "$SRC" = trillian ]; then
+            dbdelay_stop
+            delayed=$((delayed + $(grep -c '"event": "delayed"' "$DBPROXY_LOG")))
+        else
+            proxy_stop; RB_URL=""
+        fi
+        fault_finish "$name"
         waits+=("${LEASE_WAIT}s")
-        has_log "kill$round-rerun-1" "Resuming from checkpoint\|Nothing to do: checkpoint" || [ "${cps[-1]#*->}" = none ] \
+        has_log "$name-rerun-1" "Resuming from checkpoint\|Nothing to do: checkpoint" || [ "$cp" = none ] \
             || bad "round $round: the rerun did not resume from the checkpoint"
         sampler_stop
         [ "$SAMPLED" ] && last_sampled="$SAMPLED"
     done
-    [ "$early" -lt 5 ] || bad "no kill landed mid-run"
-    verdict 4a kill-9-x5 "kills at elapsed->checkpoint: ${cps[*]}; $early finished before the kill; waits for the killed run's lease: ${waits[*]}; reruns restore all; sampler: $last_sampled"
+    [ "$landed" -ge 1 ] || bad "no kill landed mid-run ($early of $rounds runs finished before the kill)"
+    local via=""
+    if [ "$SRC" = trillian ]; then
+        [ "$delayed" -ge "$rounds" ] || bad "only $delayed statements of the killed runs went through the delay proxy"
+        via="; $delayed statements of the killed runs delayed by the proxy"
+    fi
+    local across=""
+    if [ -n "$boundary" ]; then
+        [ "$crossed" -ge 1 ] || bad "no kill left a checkpoint below the tree boundary $boundary"
+        across="; $crossed rerun(s) resumed below the tree boundary at $boundary and crossed it"
+    fi
+    verdict "$id" "$label" "kills at elapsed->checkpoint: ${cps[*]}; $landed landed while indexing, $early finished before the kill$across$via; waits for the killed run's lease: ${waits[*]}; reruns restore all; sampler: $last_sampled"
 }
+
+s4a_kill() { kill_rounds "4a$SID" "kill-9-x5$SNAME" kill 5; }
 
 # restart_mid_run ID NAME SERVICE PAUSE: a slowed run; SERVICE stopped after
 # 0.8 s and started again PAUSE seconds later.
@@ -581,6 +698,7 @@ print(", ".join("%d %s" % (n, k) for k, n in sorted(c.items())))' "$PROXY_LOG")"
 }
 
 s4_faults() {
+    want_source api || { with_source trillian s4a_kill; return; }
     s4a_kill
     restart_mid_run 4b restart-rekor-server rekor-server 1
     restart_mid_run 4c restart-redis redis 1
@@ -589,6 +707,10 @@ s4_faults() {
     # Back before the tool gives up: its reconnect succeeds on an empty Redis.
     restart_mid_run 4f restart-redis-quick redis 0
     s4g_batch_rejected
+    # Kill/resume with the Trillian source (4a-t). The other faults act on
+    # rekor-server or its HTTP traffic, which this source reads nothing of
+    # but the layout and the attestations.
+    with_source trillian s4a_kill
 }
 
 # ------------------------------------------------------------------ 3 checkpoint, cron, concurrency
@@ -598,64 +720,64 @@ s3_checkpoint() {
     # 3a: interval 2; the stored checkpoint ends at --end.
     start
     st wipe
-    sampler_start ck-interval
-    rb ck-a --start 0 --end "$END" --checkpoint-interval 2 --concurrency 4; rc=$?
+    sampler_start ck-interval$RS
+    rb ck-a$RS --start 0 --end "$END" --checkpoint-interval 2 --concurrency 4; rc=$?
     sampler_stop
-    rb_ok ck-a "$rc" || bad "$(rb_why ck-a "$rc")"
+    rb_ok ck-a$RS "$rc" || bad "$(rb_why ck-a$RS "$rc")"
     cp="$(cp_last)"
     [ "$cp" = "$END" ] || bad "stored checkpoint $cp, expected $END"
-    same_as_truth ck-a
-    verdict 3a checkpoint-interval "--checkpoint-interval 2: checkpoint at $cp = --end; sampler: $SAMPLED$(pending_note ck-a)"
+    same_as_truth ck-a$RS
+    verdict "3a$SID" "checkpoint-interval$SNAME" "--checkpoint-interval 2: checkpoint at $cp = --end; sampler: $SAMPLED$(pending_note ck-a$RS)"
 
     # 3b: 3 uploads, then a run without --end resumes and reaches the new end.
     start
     upload_more 3
-    rb ck-b --checkpoint-interval 2 --concurrency 4; rc=$?
-    rb_ok ck-b "$rc" || bad "$(rb_why ck-b "$rc")"
-    has_log ck-b "Resuming from checkpoint: last completed index $end0" || bad "no 'Resuming from checkpoint: last completed index $end0'"
+    rb ck-b$RS --checkpoint-interval 2 --concurrency 4; rc=$?
+    rb_ok ck-b$RS "$rc" || bad "$(rb_why ck-b$RS "$rc")"
+    has_log ck-b$RS "Resuming from checkpoint: last completed index $end0" || bad "no 'Resuming from checkpoint: last completed index $end0'"
     cp="$(cp_last)"
     [ "$cp" = "$END" ] || bad "stored checkpoint $cp, expected the new end $END"
-    new_entries_ok ck-b
-    verdict 3b checkpoint-resume "3 uploads; rerun resumed from $end0, checkpoint now $cp; new entries match the server's own pairs"
+    new_entries_ok ck-b$RS
+    verdict "3b$SID" "checkpoint-resume$SNAME" "3 uploads; rerun resumed from $end0, checkpoint now $cp; new entries match the server's own pairs"
 
     # 3c: --reset-checkpoint starts fresh at 0 (index wiped, checkpoint kept).
     start
     st wipe --keep-checkpoints
-    rb ck-c --reset-checkpoint --checkpoint-interval 2 --concurrency 4; rc=$?
-    rb_ok ck-c "$rc" || bad "$(rb_why ck-c "$rc")"
-    has_log ck-c "Resuming from checkpoint" && bad "--reset-checkpoint resumed"
-    has_log ck-c "Indexing log entries 0\.\.=$END" || bad "did not start at 0"
+    rb ck-c$RS --reset-checkpoint --checkpoint-interval 2 --concurrency 4; rc=$?
+    rb_ok ck-c$RS "$rc" || bad "$(rb_why ck-c$RS "$rc")"
+    has_log ck-c$RS "Resuming from checkpoint" && bad "--reset-checkpoint resumed"
+    has_log ck-c$RS "Indexing log entries 0\.\.=$END" || bad "did not start at 0"
     cp="$(cp_last)"
     [ "$cp" = "$END" ] || bad "stored checkpoint $cp, expected $END"
-    same_as_truth ck-c
-    verdict 3c checkpoint-reset "started at 0 although a checkpoint at $END existed; index equals the truth"
+    same_as_truth ck-c$RS
+    verdict "3c$SID" "checkpoint-reset$SNAME" "started at 0 although a checkpoint at $END existed; index equals the truth"
 
     # 3d: cron mode (no --start/--end) twice, uploads in between.
     start
     local end1="$END"
-    rb cron-1 --checkpoint-interval 2; rc=$?
-    [ "$rc" = 0 ] && has_log cron-1 "Nothing to do" || bad "cron run 1: exit $rc, expected 'Nothing to do'"
+    rb cron-1$RS --checkpoint-interval 2; rc=$?
+    [ "$rc" = 0 ] && has_log cron-1$RS "Nothing to do" || bad "cron run 1: exit $rc, expected 'Nothing to do'"
     upload_more 2
-    rb cron-2 --checkpoint-interval 2; rc=$?
-    rb_ok cron-2 "$rc" || bad "$(rb_why cron-2 "$rc")"
-    has_log cron-2 "Resuming from checkpoint: last completed index $end1" || bad "cron run 2 did not resume from $end1"
+    rb cron-2$RS --checkpoint-interval 2; rc=$?
+    rb_ok cron-2$RS "$rc" || bad "$(rb_why cron-2$RS "$rc")"
+    has_log cron-2$RS "Resuming from checkpoint: last completed index $end1" || bad "cron run 2 did not resume from $end1"
     cp="$(cp_last)"
     [ "$cp" = "$END" ] || bad "stored checkpoint $cp, expected $END"
-    new_entries_ok cron-2
-    verdict 3d cron "run 1: 'Nothing to do'; 2 uploads; run 2 resumed from $end1 to $cp"
+    new_entries_ok cron-2$RS
+    verdict "3d$SID" "cron$SNAME" "run 1: 'Nothing to do'; 2 uploads; run 2 resumed from $end1 to $cp"
 
     # 3e: concurrency 1 and 20 give the same index.
     start
     st wipe
-    rb conc-1 --reset-checkpoint --concurrency 1 --checkpoint-interval 5; rc=$?
-    rb_ok conc-1 "$rc" || bad "$(rb_why conc-1 "$rc")"
-    same_as_truth conc-1
+    rb conc-1$RS --reset-checkpoint --concurrency 1 --checkpoint-interval 5; rc=$?
+    rb_ok conc-1$RS "$rc" || bad "$(rb_why conc-1$RS "$rc")"
+    same_as_truth conc-1$RS
     st wipe
-    rb conc-20 --reset-checkpoint --concurrency 20 --checkpoint-interval 5; rc=$?
-    rb_ok conc-20 "$rc" || bad "$(rb_why conc-20 "$rc")"
-    same_as_truth conc-20
-    st diff "$W/conc-1.tsv" "$W/conc-20.tsv" >/dev/null || bad "concurrency 1 and 20 differ"
-    verdict 3e concurrency-1-vs-20 "identical indexes ($(wc -l <"$W/conc-1.tsv") pairs), equal to the truth"
+    rb conc-20$RS --reset-checkpoint --concurrency 20 --checkpoint-interval 5; rc=$?
+    rb_ok conc-20$RS "$rc" || bad "$(rb_why conc-20$RS "$rc")"
+    same_as_truth conc-20$RS
+    st diff "$W/conc-1$RS.tsv" "$W/conc-20$RS.tsv" >/dev/null || bad "concurrency 1 and 20 differ"
+    verdict "3e$SID" "concurrency-1-vs-20$SNAME" "identical indexes ($(wc -l <"$W/conc-1$RS.tsv") pairs), equal to the truth"
 }
 
 # ------------------------------------------------------------------ 6 lease, shards, log binding
@@ -797,6 +919,93 @@ s6_indexed_job() {
     verdict 6d k8s-indexed-job "$count pods from the manifest's args, pod 1 killed and replaced ($tries tries); index equal to the truth ($(wc -l <"$W/k8s-indexed-job.tsv") pairs)"
 }
 
+# ------------------------------------------------------------------ 10 a sharded log (two trees)
+
+# The log is rotated once, as an operator shards a Rekor log (stack.sh
+# rotate: a new Trillian tree, the old one listed in the sharding config as
+# inactive, rekor-server restarted on the new tree), then 4 entries are
+# uploaded, which land in the new tree; the server indexes them and their
+# pairs become part of the truth (classified against the server's own, as in
+# 3b). Then the whole two-tree log is backfilled from each source. Runs last:
+# it changes the log for good.
+s10_sharded() {
+    local rc old new info boundary
+    SHARD_BOUNDARY=""
+    # 10a: rotation, uploads, the API source over both trees.
+    start
+    old="$(cat "$STACK_DIR/tree_id")"
+    boundary=$((END + 1))
+    SHARD_BOUNDARY="$boundary"   # the new tree's first global index (10d)
+    "$H/stack.sh" rotate >>"$W/logs/restarts.log" 2>&1 || bad "stack.sh rotate failed: $(tail -n 1 "$W/logs/restarts.log")"
+    eval "$("$H/stack.sh" env)"
+    new="$TREE_ID"
+    info="$(curl -fsS "$REKOR_URL/api/v1/log" | python3 -c 'import json,sys
+i = json.load(sys.stdin)
+print(i["treeID"], i["treeSize"], " ".join("%s:%s" % (s["treeID"], s["treeSize"]) for s in i.get("inactiveShards") or []))')"
+    [ "$info" = "$new 0 $old:$boundary" ] \
+        || bad "after the rotation GET /api/v1/log says '$info' (active tree, size, inactive tree:size), expected '$new 0 $old:$boundary'"
+    upload_more 4
+    local prefix landed_new
+    prefix="$(printf '%016x' "$new")"
+    landed_new="$(tail -n 4 "$W/entries.jsonl" | python3 -c 'import json,sys
+print(sum(json.loads(l)["uuid"].startswith(sys.argv[1]) for l in sys.stdin))' "$prefix")"
+    [ "$landed_new" = 4 ] || bad "$landed_new of the 4 uploads have an entry ID of the new tree ($prefix...)"
+    [ "$TRILLIAN_TREE_IDS" = "$old,$new" ] || bad "stack env lists the trees '$TRILLIAN_TREE_IDS', expected '$old,$new'"
+    st wipe
+    rb shard-api --reset-checkpoint --concurrency 4 --checkpoint-interval 5; rc=$?
+    rb_ok shard-api "$rc" || bad "$(rb_why shard-api "$rc")"
+    has_log shard-api "$((END + 1)) entries (active shard $new of 4 entries, 1 inactive shard(s))" \
+        || bad "the run did not see both trees: $(grep -o '[0-9]* entries (active shard.*)' "$W/logs/shard-api.log" | head -n 1)"
+    local cp
+    cp="$(cp_last)"
+    [ "$cp" = "$END" ] || bad "stored checkpoint $cp, expected $END"
+    new_entries_ok shard-api
+    verdict 10a sharded-api "rotated: tree $old (indices 0..$((boundary - 1))) inactive, $new active; 4 uploads landed in $new; the API source over both trees: new pairs equal the server's own, old ones unchanged; checkpoint $cp"
+
+    with_source trillian s10_trillian
+}
+
+s10_trillian() {
+    local rc old new cp
+    old="${TRILLIAN_TREE_IDS%%,*}" new="$TREE_ID"
+    # 10b: the Trillian source, layout from GET /api/v1/log.
+    start
+    st wipe
+    rb shard-layout$RS --reset-checkpoint --concurrency 4 --checkpoint-interval 5; rc=$?
+    rb_ok shard-layout$RS "$rc" || bad "$(rb_why shard-layout$RS "$rc")"
+    has_log shard-layout$RS "$((END + 1)) entries (active shard $new of 4 entries, 1 inactive shard(s))" \
+        || bad "the run did not see both trees"
+    cp="$(cp_last)"
+    [ "$cp" = "$END" ] || bad "stored checkpoint $cp, expected $END"
+    same_as_truth shard-layout$RS
+    verdict "10b" "sharded-layout$SNAME" "trees $old,$new as GET /api/v1/log lists them, read from Trillian's database: index equals the truth ($(wc -l <"$W/shard-layout$RS.tsv") pairs), checkpoint $cp"
+
+    # 10c: the Trillian source with --trillian-tree-ids old,new: the layout
+    # from the database, not from Rekor; rekor-server (through the proxy,
+    # which logs every request) serves only the attestations.
+    start
+    st wipe
+    proxy_start shard-ids$RS ok 0
+    RB_URL="http://127.0.0.1:$PROXY_PORT" rb shard-ids$RS --trillian-tree-ids "$old,$new" --reset-checkpoint \
+        --concurrency 4 --checkpoint-interval 5; rc=$?
+    proxy_stop
+    rb_ok shard-ids$RS "$rc" || bad "$(rb_why shard-ids$RS "$rc")"
+    has_log shard-ids$RS "$((END + 1)) entries (active shard $new of 4 entries, 1 inactive shard(s))" \
+        || bad "the run did not see both trees"
+    local asked
+    asked="$(python3 -c 'import collections,json,sys
+c = collections.Counter("%s %s" % (r["method"], r["path"].split("?")[0]) for r in map(json.loads, open(sys.argv[1])))
+print(", ".join("%d %s" % (n, k) for k, n in sorted(c.items())) or "nothing")' "$PROXY_LOG")"
+    grep -q '"path": "/api/v1/log"' "$PROXY_LOG" && bad "the run asked rekor-server for the layout ($asked)"
+    cp="$(cp_last)"
+    [ "$cp" = "$END" ] || bad "stored checkpoint $cp, expected $END"
+    same_as_truth shard-ids$RS
+    verdict "10c" "sharded-tree-ids$SNAME" "--trillian-tree-ids $old,$new: layout from the database; rekor-server asked only $asked; index equals the truth, checkpoint $cp"
+
+    # 10d: SIGKILL and resume across the tree boundary.
+    kill_rounds 10d "sharded-kill-resume$SNAME" shard-kill 3 "$SHARD_BOUNDARY"
+}
+
 # ------------------------------------------------------------------ per backend
 
 ALL_SCENARIOS=("1 ground-truth" "1t ground-truth-trillian" "5 go-side-by-side" "2a upstream-from-scratch" "2b upstream-upper-half"
@@ -805,7 +1014,12 @@ ALL_SCENARIOS=("1 ground-truth" "1t ground-truth-trillian" "5 go-side-by-side" "
     "8a backend-outage-5s" "8b backend-outage-30s" "8c rekor-outage-5s" "8d rekor-outage-30s" "3a checkpoint-interval"
     "3b checkpoint-resume" "3c checkpoint-reset" "3d cron" "3e concurrency-1-vs-20"
     "6a lease-concurrent-runs" "6b shards-4" "6c resume-refused-new-tree" "6d k8s-indexed-job"
-    "7a audit-repair" "7b fix-case-go" "9a verify-log")
+    "7a audit-repair" "7b fix-case-go" "9a verify-log"
+    "2a-t upstream-from-scratch-trillian" "2b-t upstream-upper-half-trillian" "2c-t upstream-sparse-trillian"
+    "2d-t upstream-rerun-noop-trillian" "3a-t checkpoint-interval-trillian" "3b-t checkpoint-resume-trillian"
+    "3c-t checkpoint-reset-trillian" "3d-t cron-trillian" "3e-t concurrency-1-vs-20-trillian"
+    "4a-t kill-9-x5-trillian" "10a sharded-api" "10b sharded-layout-trillian" "10c sharded-tree-ids-trillian"
+    "10d sharded-kill-resume-trillian")
 
 fail_all() { # REASON: the stack could not be prepared
     local s
@@ -845,12 +1059,13 @@ run_backend() {
     want 5 && s5_go
     want 7 && s7_audit
     want 9 && s9_verify
-    want 2 && s2_upstream
+    if want 2; then with_source api s2_upstream; with_source trillian s2_upstream; fi
     want 4 && s4_faults
     want 8 && s8_outages
-    want 3 && s3_checkpoint
+    if want 3; then with_source api s3_checkpoint; with_source trillian s3_checkpoint; fi
     want 6 && s6_lease
     [ "$B" = mysql ] && want 6 && s6_indexed_job # the manifest's backend
+    want 10 && s10_sharded # last: the log has two trees from here on
     STACK_KEEP="$backend_failed" "$H/stack.sh" down >>"$W/logs/stack.log" 2>&1
     [ "$backend_failed" = 1 ] && note "$B: state dir kept for inspection: $STACK_DIR"
     STACK_DIR=""

@@ -23,6 +23,15 @@
 #                                   mariadb, trillian_log_server,
 #                                   trillian_log_signer, rekor-server,
 #                                   redis-go, rekor-server-go
+#   stack.sh rotate                 shard the log once, as an operator does:
+#                                   a new Trillian tree becomes the active
+#                                   one, the current tree is listed as
+#                                   inactive in $STACK_DIR/sharding.yaml, and
+#                                   rekor-server restarts with
+#                                   --trillian_log_server.tlog_id=<new> and
+#                                   --trillian_log_server.sharding_config
+#                                   (rekor-server-go, the shadow, stays on
+#                                   its tree until restarted)
 #
 # environment (all optional):
 #   STACK_DIR         state dir (default: a new mktemp dir on `up`; later
@@ -279,6 +288,8 @@ start_rekor() {
     # state dir reuses the tree instead of creating a new, empty one.
     local tree=()
     [ -s "$dir/tree_id" ] && tree=(--trillian_log_server.tlog_id="$(cat "$dir/tree_id")")
+    # After `rotate`: the inactive shards (rekor's pkg/sharding LogRange list).
+    [ -s "$dir/sharding.yaml" ] && tree+=(--trillian_log_server.sharding_config="$dir/sharding.yaml")
     spawn "$name" env HOME="$dir/home" "$bin/rekor-server" serve --config="$dir/rekor-server.yaml" \
         --trillian_log_server.address=127.0.0.1 --trillian_log_server.port="$TRILLIAN_SERVER_RPC" \
         "${tree[@]}" \
@@ -292,6 +303,12 @@ start_rekor() {
     local id
     id="$(grep -o 'Starting Rekor server with active tree [0-9]*' "$dir/logs/$name.log" | tail -n1 | awk '{print $NF}')"
     if [ -n "$id" ] && [ ! -s "$dir/tree_id" ]; then echo "$id" >"$dir/tree_id"; fi
+}
+
+# tree_ids: every tree of the log, oldest first, comma-separated (the
+# inactive shards of `rotate`, then the active tree).
+tree_ids() {
+    { [ -f "$dir/inactive_trees" ] && cat "$dir/inactive_trees"; cat "$dir/tree_id" 2>/dev/null; } | paste -sd, -
 }
 
 # The MySQL settings are exported as STACK_MYSQL_*: the mariadb/mysql clients
@@ -328,6 +345,7 @@ export INDEX_GO_DB='$INDEX_GO_DB'
 export INDEX_GO_DSN='$(index_dsn "$INDEX_GO_DB")'
 export TRILLIAN_DB='$TRILLIAN_DB'
 export TREE_ID='$(cat "$dir/tree_id" 2>/dev/null || true)'
+export TRILLIAN_TREE_IDS='$(tree_ids)'
 EOF
 }
 
@@ -418,6 +436,42 @@ cmd_restart() {
     log "restarted $name in $((SECONDS - t0))s"
 }
 
+# rotate: what an operator does to shard a Rekor log (rekor v1.5.4
+# pkg/sharding): create a new tree, list the current one as inactive in the
+# sharding config, restart rekor-server on the new tree. The new tree is
+# created as the stack creates its first one (and as 6c does): rekor-server
+# started without a tree ID creates and initialises one; it is then
+# restarted with --trillian_log_server.tlog_id=<new> like any restart. An
+# inactive shard's treeLength is informational: rekor reads the tree's size
+# from Trillian (LogRanges.CompleteInitialization); signingConfig and
+# grpcEndpoint are left out, so the active tree's signer and Trillian are
+# used (here the memory signer: a new key per start, as for every restart).
+cmd_rotate() {
+    local backend old size t0=$SECONDS
+    resolve_dir
+    [ -n "$dir" ] && [ -f "$dir/env" ] || die "no running stack (stack.sh up)"
+    backend="$(sed -n "s/^export STACK_BACKEND='\(.*\)'$/\1/p" "$dir/env")"
+    # shellcheck disable=SC1091
+    . "$dir/ports"
+    old="$(cat "$dir/tree_id" 2>/dev/null)"
+    [ -n "$old" ] || die "rotate: no active tree recorded in $dir/tree_id"
+    size="$(curl -fsS --max-time 5 "http://127.0.0.1:$REKOR_PORT/api/v1/log" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])')" \
+        || die "rotate: GET /api/v1/log failed"
+    echo "$old" >>"$dir/inactive_trees"
+    printf -- '- treeID: %s\n  treeLength: %s\n' "$old" "$size" >>"$dir/sharding.yaml"
+    stop_one rekor-server
+    mv "$dir/tree_id" "$dir/tree_id.$old"
+    start_rekor "$backend"   # no tree ID: a new tree
+    local new
+    new="$(cat "$dir/tree_id" 2>/dev/null)"
+    [ -n "$new" ] && [ "$new" != "$old" ] || die "rotate: rekor-server did not create a new tree"
+    stop_one rekor-server
+    start_rekor "$backend"   # --trillian_log_server.tlog_id=<new>, sharding config
+    write_env "$backend"
+    log "rotated in $((SECONDS - t0))s: active tree $new, inactive $(paste -sd, - <"$dir/inactive_trees") (sharding config $dir/sharding.yaml)"
+}
+
 cmd_status() {
     resolve_dir
     [ -n "$dir" ] && [ -d "$dir" ] || { echo "no stack"; return 1; }
@@ -460,5 +514,6 @@ case "${1:-}" in
     env) cmd_env ;;
     run) shift; cmd_run "$@" ;;
     restart) shift; cmd_restart "$@" ;;
+    rotate) cmd_rotate ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 """Unit tests for the scenario helpers (store.py text format and diffs,
-classify.py, sampler.py's check, faultproxy.py against a local upstream).
+classify.py, sampler.py's check, faultproxy.py against a local upstream,
+tcpdelay.py against a local echo server, entries.py's log size).
 Run with: python3 -m unittest discover -s harness/stack -p 'test_*.py'"""
 
 import base64
@@ -242,6 +243,93 @@ class FaultProxyTest(unittest.TestCase):
         with open(self.log) as f:
             actions = [json.loads(line)["action"] for line in f]
         self.assertEqual(actions, ["ok", "429", "drop", "reset", "trunc", "slow:0.3"])
+
+
+class TcpDelayTest(unittest.TestCase):
+    """tcpdelay.py: what the client sends arrives DELAY later, in order;
+    answers come back at once; one log line per connection."""
+
+    def test_delay_order_and_log(self):
+        echo = socket.socket()
+        echo.bind(("127.0.0.1", 0))
+        echo.listen(1)
+
+        def serve():
+            c, _ = echo.accept()
+            with c:
+                while True:
+                    data = c.recv(65536)
+                    if not data:
+                        return
+                    c.sendall(data)
+
+        threading.Thread(target=serve, daemon=True).start()
+        with tempfile.TemporaryDirectory() as d:
+            log, port = os.path.join(d, "delay.jsonl"), free_port()
+            proxy = subprocess.Popen([sys.executable, os.path.join(HERE, "tcpdelay.py"), "--port", str(port),
+                                      "--upstream-port", str(echo.getsockname()[1]), "--delay", "0.3",
+                                      "--log", log])
+            try:
+                for _ in range(100):
+                    try:
+                        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                got = b""
+                t0 = time.monotonic()
+                c.sendall(b"one ")
+                c.sendall(b"two")
+                while len(got) < 7:
+                    got += c.recv(100)
+                took = time.monotonic() - t0
+                self.assertEqual(got, b"one two")
+                self.assertGreaterEqual(took, 0.3)
+                self.assertLess(took, 1.5)
+                c.close()
+                for _ in range(100):
+                    with open(log) as f:
+                        if '"close"' in f.read():
+                            break
+                    time.sleep(0.05)
+            finally:
+                proxy.terminate()
+                proxy.wait(10)
+                echo.close()
+            with open(log) as f:
+                events = [json.loads(line) for line in f]
+            kinds = [e["event"] for e in events]
+            self.assertEqual(kinds[:2] + kinds[-1:], ["listening", "open", "close"])
+            n = kinds.count("delayed")  # the two sends may arrive as one chunk
+            self.assertIn(n, (1, 2))
+            self.assertEqual((events[-1]["conn"], events[-1]["bytes"], events[-1]["delayed"]), (1, 7, n))
+
+    def test_mysql_execute_only(self):
+        from tcpdelay import Delay
+
+        class Args:
+            mysql_execute = True
+        d = Delay.__new__(Delay)
+        d.args = Args()
+        execute = bytes([5, 0, 0, 0, 0x17, 1, 0, 0, 0])
+        self.assertTrue(d.delays(execute))
+        self.assertFalse(d.delays(bytes([5, 0, 0, 0, 0x16]) + b"SELECT"))  # COM_STMT_PREPARE
+        self.assertFalse(d.delays(bytes([5, 0, 0, 1, 0x17])))  # handshake response (sequence id 1)
+        self.assertFalse(d.delays(bytes([5, 0, 0, 0, 0x03]) + b"SET"))  # COM_QUERY
+        Args.mysql_execute = False
+        self.assertTrue(d.delays(b"anything"))
+
+
+class EntriesLogSizeTest(unittest.TestCase):
+    """entries.py counts every shard: the active tree and the inactive ones."""
+
+    def test_total_size_adds_inactive_shards(self):
+        import entries
+        self.assertEqual(entries.total_size({"treeSize": 3, "treeID": "2"}), 3)
+        self.assertEqual(entries.total_size({"treeSize": 3, "treeID": "2", "inactiveShards": None}), 3)
+        self.assertEqual(entries.total_size(
+            {"treeSize": 3, "treeID": "3", "inactiveShards": [{"treeSize": 64, "treeID": "1"},
+                                                              {"treeSize": 5, "treeID": "2"}]}), 72)
 
 
 class TamperTest(unittest.TestCase):
