@@ -482,25 +482,20 @@ fn prepare(
         true => None,
         false => Some(take_lease(backend, name, shared, config)?),
     };
+    // A source without per-entry evidence checks its trees before the
+    // retry step or the range writes anything: from the checkpoint's first
+    // index, so that retried records are covered too; with
+    // --reset-checkpoint before the checkpoint is deleted, so that a log
+    // that fails verification costs the operator nothing.
+    let start = config.start.unwrap_or(0);
+    if config.checkpoint.reset && !verify_trees(source, verifier, start..=end, shared)? {
+        return Ok(Prepared::Interrupted);
+    }
     let (store, existing) = open_checkpoint(config, backend, &info, shared.outage(config))?;
     let plan = resume(config.start, end, existing.as_ref(), name.as_str())?;
-    // A source without per-entry evidence checks its trees now, before the
-    // retry step or the range writes anything; from the checkpoint's first
-    // index, so that retried records are covered too.
-    if let Some(verifier) = verifier {
-        let from = existing
-            .as_ref()
-            .map_or(config.start.unwrap_or(0), |cp| cp.first_index);
-        match source.verify_trees(verifier, from..=end, &shared.stop) {
-            Ok(()) => {}
-            Err(FetchError::Cancelled) => return Ok(Prepared::Interrupted),
-            Err(FetchError::Fatal(e)) => {
-                return Err(e.context(format!(
-                    "--verify-log: {} against the log's signed tree heads",
-                    source.describe()
-                )))
-            }
-        }
+    let from = existing.as_ref().map_or(start, |cp| cp.first_index);
+    if !config.checkpoint.reset && !verify_trees(source, verifier, from..=end, shared)? {
+        return Ok(Prepared::Interrupted);
     }
     let verifier = verifier.filter(|_| source.serves_entry_proofs());
     // Every run that writes retries the stored failure records first,
@@ -561,6 +556,28 @@ fn prepare(
         resume_at,
         end,
     }))
+}
+
+/// `--verify-log` for a source without per-entry evidence (Trillian): the
+/// trees holding `range` against their signed tree heads. `Ok(false)` when
+/// the run was stopped meanwhile; without a verifier, nothing to do.
+fn verify_trees(
+    source: &dyn EntrySource,
+    verifier: Option<&LogVerifier>,
+    range: RangeInclusive<u64>,
+    shared: &Shared,
+) -> anyhow::Result<bool> {
+    let Some(verifier) = verifier else {
+        return Ok(true);
+    };
+    match source.verify_trees(verifier, range, &shared.stop) {
+        Ok(()) => Ok(true),
+        Err(FetchError::Cancelled) => Ok(false),
+        Err(FetchError::Fatal(e)) => Err(e.context(format!(
+            "--verify-log: {} against the log's signed tree heads",
+            source.describe()
+        ))),
+    }
 }
 
 /// The checkpoint store (none with checkpointing off) and the stored

@@ -750,6 +750,23 @@ fn verify_log_checks_the_signed_roots<B: IndexBackend>() {
         "the altered log without the flag",
     );
     assert!(out.line_with("Verified tree").is_none(), "{}", out.stderr);
+
+    // --reset-checkpoint on a log that fails verification: refused before
+    // the checkpoint is deleted, so the operator loses nothing.
+    let before = fx.checkpoint();
+    assert!(
+        before.is_some(),
+        "the run without the flag saved a checkpoint"
+    );
+    let mut reset = verify.clone();
+    reset.push("--reset-checkpoint");
+    let out = tool::run(&args(&fx, &trillian, &reset), &[]);
+    out.expect_code(5, "--reset-checkpoint on the altered log");
+    assert_eq!(
+        fx.checkpoint(),
+        before,
+        "the checkpoint survives a refused reset"
+    );
 }
 
 #[test]
