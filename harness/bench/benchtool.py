@@ -532,7 +532,17 @@ def cmd_report_section(args):
     """One section, printed (e.g. to add a phase run on its own to an
     existing BENCHMARKS.md)."""
     rows = read_rows(args.results)
-    sections = {"mix": mix_section}
+
+    def stack(rows):
+        runs = group([r for r in rows if r["phase"] == "stack"], "backend", "concurrency", "tool")
+        populate = [r for r in rows if r["phase"] == "stack-populate"]
+        return stack_section(runs, populate) if runs else None
+
+    def stack_targets(rows):
+        runs = group([r for r in rows if r["phase"] == "stack"], "backend", "concurrency", "tool")
+        return targets_table({}, runs, {}, {}, [], None)
+
+    sections = {"mix": mix_section, "stack": stack, "stack-targets": stack_targets}
     print(sections[args.section](rows))
 
 
@@ -1118,16 +1128,16 @@ def stack_bounds(stack):
             f"entries/s ({r['size']:,} entries in {r['wall_s']:.2f} s, load average "
             f"{r.get('load', 0):.1f} at the start). CPU per entry: {parts}; "
             f"{measured:.1f} µs in all, so {nproc} cores to itself would allow at most "
-            f"{fmt_int(ceiling)} entries/s, and the largest share is {SPLIT_NAME[top]} "
-            f"({split[top] / measured * 100:.0f}%). The tool alone is "
+            f"{fmt_int(ceiling)} entries/s; the largest share, {split[top] / measured * 100:.0f}%, "
+            f"is {SPLIT_NAME[top]}. The tool alone is "
             f"{fmt_int(1e6 / split['tool'])} entries/s per core."
         )
         if machine is not None and capacity:
             busy = min(1.0, machine / capacity)
             others = max(0.0, machine - measured)
             text += (
-                f" The machine was busy {busy * 100:.0f}% of the run's {nproc} core-seconds per "
-                f"second ({machine:.1f} µs per entry, of which {others:.1f} µs other work on "
+                f" The machine's {nproc} cores were {busy * 100:.0f}% busy during the run "
+                f"({machine:.1f} µs per entry, of which {others:.1f} µs other work on "
                 "the shared machine)"
             )
             if busy >= 0.85:
@@ -1147,7 +1157,8 @@ def stack_bounds(stack):
     return (
         "What bounds the Trillian source (from each backend's fastest run; CPU from GNU "
         "time for the tool and `/proc/PID/stat` for the rest, the machine's busy time from "
-        "`/proc/stat`):\n\n" + "\n".join(out) + "\n"
+        "`/proc/stat`; clock ticks are 10 ms, so in a run of half a second each figure is "
+        "good to about ±0.5 µs per entry):\n\n" + "\n".join(out) + "\n"
     )
 
 
@@ -1434,7 +1445,7 @@ def main():
 
     sec = sub.add_parser("report-section")
     sec.add_argument("--results", required=True)
-    sec.add_argument("section", choices=["mix"])
+    sec.add_argument("section", choices=["mix", "stack", "stack-targets"])
     sec.set_defaults(func=cmd_report_section)
 
     args = p.parse_args()
