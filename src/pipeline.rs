@@ -43,10 +43,10 @@ use crate::verify::key::LogKey;
 use crate::verify::LogVerifier;
 use crate::worker::{process_chunk, ChunkError, Completion, EntryFailure};
 
-/// Indices fetched and written together by one task.
-const CHUNK: u64 = 10;
-/// In-flight window per worker, in indices.
+/// In-flight window per worker, in indices: at least this, and room for
+/// six chunks of the source's size ([`EntryReader::chunk_len`]).
 const WINDOW_PER_WORKER: u64 = 64;
+const WINDOW_CHUNKS_PER_WORKER: u64 = 6;
 /// Failed indices listed in the summary line; the rest go to the file.
 const FAILURES_LISTED: usize = 20;
 
@@ -700,14 +700,16 @@ fn dispatch(
     // whichever worker is free (a rendezvous channel, so none waits in a
     // queue once the run stops).
     let (chunks_tx, chunks_rx) = crossbeam_channel::bounded::<RangeInclusive<u64>>(0);
-    let window = WINDOW_PER_WORKER * workers as u64;
+    // Every reader of a run comes from one source: one chunk size.
+    let chunk = readers.first().map_or(1, |r| r.chunk_len()).max(1);
+    let window = WINDOW_PER_WORKER.max(WINDOW_CHUNKS_PER_WORKER * chunk) * workers as u64;
     pool.in_place_scope(|scope| {
         for (sink, reader) in sinks.into_iter().zip(readers) {
             let (chunks, done, shared) = (chunks_rx.clone(), done_tx.clone(), &**shared);
             scope.spawn(move |_| work_loop(sink, reader, &chunks, verifier, shared, &done));
         }
         drop(chunks_rx);
-        feed(resume_at..=end, window, shared, &chunks_tx);
+        feed(resume_at..=end, chunk, window, shared, &chunks_tx);
         drop(chunks_tx);
     });
     drop(done_tx);
@@ -804,17 +806,18 @@ fn resilient_sink(backend: &dyn Backend, policy: OutagePolicy) -> anyhow::Result
     Ok(Box::new(Resilient::new(sink, policy)))
 }
 
-/// Hands out `range` in chunks, never further than `window` indices ahead
-/// of the watermark; stops early when the run stops.
+/// Hands out `range` in chunks of `chunk` indices, never further than
+/// `window` indices ahead of the watermark; stops early when the run stops.
 fn feed(
     range: RangeInclusive<u64>,
+    chunk: u64,
     window: u64,
     shared: &Shared,
     chunks: &crossbeam_channel::Sender<RangeInclusive<u64>>,
 ) {
     let (mut first, end) = range.into_inner();
     while first <= end {
-        let last = end.min(first.saturating_add(CHUNK - 1));
+        let last = end.min(first.saturating_add(chunk - 1));
         if !shared.wait_for_window(last, window) || chunks.send(first..=last).is_err() {
             break;
         }

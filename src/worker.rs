@@ -168,8 +168,12 @@ pub fn check_uuid(uuid: &str, body: &[u8]) -> Result<(), KeyError> {
     let mut hasher = Sha256::new();
     hasher.update([0u8]);
     hasher.update(body);
-    let expected = hex::encode(hasher.finalize());
-    if !leaf.eq_ignore_ascii_case(&expected) {
+    let digest = hasher.finalize();
+    // Compared as bytes (hex of either case decodes alike): no hex string
+    // per entry unless it is needed for the message.
+    let mut stated = [0u8; 32];
+    if hex::decode_to_slice(leaf, &mut stated).is_err() || stated[..] != digest[..] {
+        let expected = hex::encode(digest);
         return Err(KeyError::new(
             ErrorKind::Mismatch,
             format!("the entry UUID does not match its body (leaf hash of the body is {expected})"),

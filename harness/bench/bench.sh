@@ -4,8 +4,9 @@
 # every run), runs alternating. Measures the replay server's and the
 # backends' own ceilings, scale (time and peak RSS against range size) and
 # the cost of checkpointing, and compares the tools once more against a real
-# rekor-server v1.5.4 + Trillian (harness/stack) holding a few thousand
-# uploaded entries; then writes BENCHMARKS.md and a PNG chart.
+# rekor-server v1.5.4 + Trillian (harness/stack) holding uploaded entries
+# (Go and rekor-backfill through the API, and rekor-backfill reading the
+# stack's Trillian database); then writes BENCHMARKS.md and a PNG chart.
 #
 # usage: harness/bench/bench.sh        (or: make bench; BENCH_MODE=quick make bench)
 #
@@ -42,8 +43,17 @@
 #                         BENCH_CHECKPOINT_REPEAT 5 (rounds, intervals interleaved;
 #                         the median is reported: the differences are small)
 #   BENCH_STACK_SIZE      entries uploaded to the real stack and backfilled
-#                         per run (3000 / 300)
-#   BENCH_STACK_CONCURRENCY  "5"; BENCH_STACK_REPEAT rounds (BENCH_REPEAT)
+#                         per run (20000 / 300)
+#   BENCH_STACK_CONCURRENCY  "2 5 10 20" / "5": every tool at each, to find
+#                         each one's fastest (c=5 is the reference column)
+#   BENCH_STACK_REPEAT    rounds (BENCH_REPEAT)
+#   BENCH_STACK_TOOLS     "go rust rust-trillian": Go through the API,
+#                         rekor-backfill through the API, and rekor-backfill
+#                         reading the stack's Trillian MariaDB
+#                         (--trillian-mysql-dsn; trees and sizes from the
+#                         stack's /api/v1/log); add go-ka for Go with keep-alives
+#   BENCH_STACK_TRILLIAN_REPEAT  runs of rust-trillian per round and
+#                         configuration (3: they last seconds; median reported)
 #   BENCH_STACK_UPLOADERS parallel uploads while populating the stack (64)
 #   BENCH_STACK_PORT_BASE the stack's ports: rekor-server BASE, its Redis
 #                         BASE+1, MariaDB BASE+2, Trillian BASE+3..BASE+6
@@ -70,9 +80,10 @@ cd "$repo"
 
 mode=${BENCH_MODE:-full}
 case $mode in
-full) d_size=100000 d_scale="100000 1000000 10000000" d_wrk=10 d_stack=3000
+full) d_size=100000 d_scale="100000 1000000 10000000" d_wrk=10 d_stack=20000
+    d_stack_conc="2 5 10 20"
     d_mix="100000 1000000" d_mix_hot=1000000 d_mix_go="100000 200000" ;;
-quick) d_size=10000 d_scale="10000 100000" d_wrk=3 d_stack=300
+quick) d_size=10000 d_scale="10000 100000" d_wrk=3 d_stack=300 d_stack_conc=5
     d_mix="10000 100000" d_mix_hot=100000 d_mix_go="10000 20000" ;;
 *) echo "bench.sh: BENCH_MODE must be full or quick" >&2; exit 2 ;;
 esac
@@ -99,8 +110,10 @@ wrk_seconds=${BENCH_WRK_SECONDS:-$d_wrk}
 wrk_conns=${BENCH_WRK_CONNECTIONS:-1 5 20}
 ceiling_streams=${BENCH_CEILING_STREAMS:-1 4}
 stack_size=${BENCH_STACK_SIZE:-$d_stack}
-stack_conc=${BENCH_STACK_CONCURRENCY:-5}
+stack_conc=${BENCH_STACK_CONCURRENCY:-$d_stack_conc}
 stack_repeat=${BENCH_STACK_REPEAT:-$repeat}
+stack_tools=${BENCH_STACK_TOOLS:-go rust rust-trillian}
+stack_trillian_repeat=${BENCH_STACK_TRILLIAN_REPEAT:-3}
 stack_uploaders=${BENCH_STACK_UPLOADERS:-64}
 stack_port=${BENCH_STACK_PORT_BASE:-26400}
 out=${BENCH_OUT:-$repo/.harness/bench/$mode-$(date +%Y%m%dT%H%M%S)}
@@ -173,6 +186,8 @@ build() {
 # ---------------------------------------------------------------- services
 
 replay_pid= mix_pid=
+# The real stack's Trillian database and its MariaDB (phase_stack only).
+trillian_dsn= source_db_pid=
 cleanup() {
     local rc=$?
     stack_down "$rc"
@@ -240,6 +255,10 @@ backend_pid() {
     case $1 in redis | redis-hot) echo "$redis_pid" ;; mysql) echo "$mysql_pid" ;; *) echo "" ;; esac
 }
 load1() { cut -d' ' -f1 /proc/loadavg; }
+# CPU seconds the whole machine has been busy (every process, all cores:
+# user, nice, system, irq, softirq, steal of /proc/stat), so a run's CPU
+# can be split into what the measured processes used, other work, and idle.
+machine_busy() { awk -v t="$clk_tck" '/^cpu /{printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / t; exit}' /proc/stat; }
 elapsed() { python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 3))" "$1" "$2"; }
 
 # Records a command line for the report, secrets as variables.
@@ -247,6 +266,7 @@ note_cmd() {
     local line="$*"
     line=${line//--redis-password=$redis_password/--redis-password=\$REDIS_PASSWORD}
     line=${line//$mysql_dsn/\$MYSQL_DSN}
+    [ -z "${trillian_dsn:-}" ] || line=${line//$trillian_dsn/\$TRILLIAN_MYSQL_DSN}
     grep -qxF -- "$line" "$commands" 2>/dev/null || echo "$line" >>"$commands"
 }
 
@@ -255,7 +275,9 @@ note_cmd() {
 # tool_command TOOL BACKEND CONCURRENCY SIZE CHECKPOINT_INTERVAL: sets the
 # arrays `args` (the command) and `env` (its secrets) for indices 0..SIZE-1,
 # and records the command for the report.
-# TOOL: go | go-ka | rust (BACKEND dry: rekor-backfill --dry-run)
+# TOOL: go | go-ka | rust | rust-trillian (BACKEND dry: rekor-backfill
+# --dry-run; rust-trillian: --trillian-mysql-dsn $trillian_dsn, the real
+# stack's database, with the layout from $url)
 tool_command() {
     local tool=$1 backend=$2 conc=$3 n=$4 interval=$5
     args=() env=()
@@ -268,9 +290,10 @@ tool_command() {
         mysql) args+=("--mysql-dsn=$mysql_dsn") ;;
         esac
         ;;
-    rust)
+    rust | rust-trillian)
         args=("$rust_bin" --rekor-address "$url" --start 0 --end "$((n - 1))" --concurrency "$conc")
         env=(REDIS_PASSWORD="$redis_password" MYSQL_DSN="$mysql_dsn")
+        [ "$tool" = rust ] || env+=(TRILLIAN_MYSQL_DSN="$trillian_dsn")
         case $backend in
         redis | redis-hot) args+=(--redis-hostname 127.0.0.1 --redis-port "$REDIS_PORT") ;;
         mysql) ;; # MYSQL_DSN
@@ -284,7 +307,7 @@ tool_command() {
         ;;
     esac
     case $tool in
-    rust) note_cmd "${env[0]%%=*}=… ${env[1]%%=*}=… ${args[*]#$repo/}" ;;
+    rust*) note_cmd "$(printf '%s=… ' "${env[@]%%=*}")${args[*]#$repo/}" ;;
     *) note_cmd "${args[*]#$repo/}" ;;
     esac
 }
@@ -292,34 +315,41 @@ tool_command() {
 # run_tool PHASE TOOL BACKEND CONCURRENCY SIZE [CHECKPOINT_INTERVAL]: one
 # measured run on a flushed backend, appended to the results. The source is
 # $url; server CPU is that of $server_pids (the replay server, or the real
-# stack's processes).
+# stack's processes), and of $source_db_pid on its own when set (the real
+# stack's MariaDB, which rust-trillian reads directly).
 run_tool() {
     local phase=$1 tool=$2 backend=$3 conc=$4 n=$5 interval=${6:-1000}
     local args env name="$phase-$tool-$backend-c$conc-n$n-i$interval"
     tool_command "$tool" "$backend" "$conc" "$n" "$interval"
     flush "$backend"
-    local bpid load s0 b0 t0 t1 rc=0
+    local bpid load s0 d0 b0 m0 t0 t1 rc=0
     bpid=$(backend_pid "$backend")
     load=$(load1)
     # shellcheck disable=SC2086
     s0=$(cpu_of $server_pids)
+    # shellcheck disable=SC2086
+    d0=$(cpu_of ${source_db_pid:-})
     b0=$(cpu_of "$bpid")
+    m0=$(machine_busy)
     t0=$EPOCHREALTIME
     # Go prints one line per key written to stdout: discarded, like a
     # terminal would not be in a real run either.
     env "${env[@]}" /usr/bin/time -v -o "$out/$name.time" "${args[@]}" \
         >/dev/null 2>"$out/$name.err" || rc=$?
     t1=$EPOCHREALTIME
-    local s1 b1 wall
+    local s1 d1 b1 m1 wall
+    m1=$(machine_busy)
     # shellcheck disable=SC2086
     s1=$(cpu_of $server_pids)
+    # shellcheck disable=SC2086
+    d1=$(cpu_of ${source_db_pid:-})
     b1=$(cpu_of "$bpid")
     wall=$(elapsed "$t0" "$t1")
     # Go exits 1 when any entry failed to parse; rekor-backfill exits 3 when
     # any entry could not be keyed. Anything else is a failed run.
     local ok=1
     case $tool:$rc in
-    rust:0 | rust:3) ;;
+    rust*:0 | rust*:3) ;;
     go*:0) ;;
     go*:1) grep -q 'failed to parse' "$out/$name.err" || ok=0 ;;
     *) ok=0 ;;
@@ -328,7 +358,10 @@ run_tool() {
     python3 "$benchtool" record --time "$out/$name.time" --out "$results" \
         phase="$phase" tool="$tool" backend="$backend" concurrency="$conc" size="$n" \
         checkpoint_interval="$interval" wall_s="$wall" exit="$rc" load="$load" \
-        server_cpu_s="$(elapsed "$s0" "$s1")" backend_cpu_s="$(elapsed "$b0" "$b1")"
+        server_cpu_s="$(elapsed "$s0" "$s1")" backend_cpu_s="$(elapsed "$b0" "$b1")" \
+        ${source_db_pid:+source_db_cpu_s="$(elapsed "$d0" "$d1")"} nproc="$(nproc)" \
+        machine_cpu_s="$(elapsed "$m0" "$m1")" \
+        load_end="$(load1)"
     last_wall=$wall
 }
 
@@ -427,17 +460,21 @@ EOF
     done
 }
 
-# alternate PHASE SIZE ROUNDS CONCURRENCIES: per round, backend and
-# concurrency, the Go modes then rekor-backfill, one run_tool each against
-# $url.
+# alternate PHASE SIZE ROUNDS CONCURRENCIES [TOOLS]: per round, backend and
+# concurrency, the Go modes then rekor-backfill (or TOOLS in their order),
+# one run_tool each against $url; rust-trillian $stack_trillian_repeat times.
 alternate() {
-    local phase=$1 n=$2 rounds=$3 concs=$4 r b c t
+    local phase=$1 n=$2 rounds=$3 concs=$4 tools=${5:-$go_modes rust} r b c t k times
     for ((r = 1; r <= rounds; r++)); do
         for b in $backends; do
             for c in $concs; do
-                for t in $go_modes rust; do
-                    log "$phase: $t $b c=$c n=$n (round $r/$rounds)"
-                    run_tool "$phase" "$t" "$b" "$c" "$n"
+                for t in $tools; do
+                    times=1
+                    [ "$t" != rust-trillian ] || times=$stack_trillian_repeat
+                    for ((k = 1; k <= times; k++)); do
+                        log "$phase: $t $b c=$c n=$n (round $r/$rounds$([ "$times" = 1 ] || echo ", run $k/$times"))"
+                        run_tool "$phase" "$t" "$b" "$c" "$n"
+                    done
                 done
             done
         done
@@ -663,8 +700,10 @@ stack_down() {
 }
 
 # Populate a fresh rekor-server (Trillian, MariaDB) with BENCH_STACK_SIZE
-# hashedrekord entries, then Go, Go with keep-alives and rekor-backfill
-# alternately against it, writing into the bench's own (flushed) backends.
+# hashedrekord entries, then BENCH_STACK_TOOLS alternately against it (Go
+# and rekor-backfill through its API, rekor-backfill from its Trillian
+# database) at each BENCH_STACK_CONCURRENCY, writing into the bench's own
+# (flushed) backends.
 phase_stack() {
     stack_pointer_saved=$(cat "$stack_pointer" 2>/dev/null || true)
     stack_dir=$(mktemp -d "${TMPDIR:-/tmp}/bench-stack.XXXXXX")
@@ -688,10 +727,13 @@ phase_stack() {
         die "stack: populating $stack_url failed"
     note_cmd "python3 harness/bench/benchtool.py populate --url $stack_url --count $stack_size --workers $stack_uploaders"
 
+    # The stack's own MariaDB holds Trillian's tables; rust-trillian reads
+    # them as the stack's user (a test credential of a throwaway instance).
+    trillian_dsn="rekor:zaphod@tcp(127.0.0.1:$((stack_port + 2)))/trillian"
     local saved_url=$url saved_pids=$server_pids
-    url=$stack_url server_pids=${pids[*]}
-    alternate stack "$stack_size" "$stack_repeat" "$stack_conc"
-    url=$saved_url server_pids=$saved_pids
+    url=$stack_url server_pids=${pids[*]} source_db_pid=${pids[3]}
+    alternate stack "$stack_size" "$stack_repeat" "$stack_conc" "$stack_tools"
+    url=$saved_url server_pids=$saved_pids source_db_pid=
     stack_down 0
 }
 

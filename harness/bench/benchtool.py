@@ -420,8 +420,15 @@ TOOL_LABEL = {
     "go-ka": "Go backfill-index --rekor-disable-keepalives=false",
     "rust": "rekor-backfill",
     "rust-dry": "rekor-backfill --dry-run",
+    "rust-trillian": "rekor-backfill --trillian-mysql-dsn (Trillian's database)",
 }
-SHORT = {"go": "Go", "go-ka": "Go+KA", "rust": "rekor-backfill", "rust-dry": "dry-run"}
+SHORT = {
+    "go": "Go",
+    "go-ka": "Go+KA",
+    "rust": "rekor-backfill",
+    "rust-dry": "dry-run",
+    "rust-trillian": "rekor-backfill, Trillian source",
+}
 
 
 def read_rows(path):
@@ -525,7 +532,17 @@ def cmd_report_section(args):
     """One section, printed (e.g. to add a phase run on its own to an
     existing BENCHMARKS.md)."""
     rows = read_rows(args.results)
-    sections = {"mix": mix_section}
+
+    def stack(rows):
+        runs = group([r for r in rows if r["phase"] == "stack"], "backend", "concurrency", "tool")
+        populate = [r for r in rows if r["phase"] == "stack-populate"]
+        return stack_section(runs, populate) if runs else None
+
+    def stack_targets(rows):
+        runs = group([r for r in rows if r["phase"] == "stack"], "backend", "concurrency", "tool")
+        return targets_table({}, runs, {}, {}, [], None)
+
+    sections = {"mix": mix_section, "stack": stack, "stack-targets": stack_targets}
     print(sections[args.section](rows))
 
 
@@ -969,10 +986,11 @@ def versus_table(runs, keys, server_cpu):
     comparison and the real stack). keys: per-tool keys per entry for a
     keys/s column, None where the source is not the corpus."""
     trow = []
+    db_column = any("source_db_cpu_s" in r for r in runs.values())
     for backend in ("redis", "mysql"):
         for conc in sorted({k[1] for k in runs if k[0] == backend}):
             go = runs.get((backend, conc, "go"))
-            for tool in ("go", "go-ka", "rust"):
+            for tool in ("go", "go-ka", "rust", "rust-trillian"):
                 r = runs.get((backend, conc, tool))
                 if r is None:
                     continue
@@ -993,6 +1011,9 @@ def versus_table(runs, keys, server_cpu):
                         mib(r["max_rss_kb"]),
                         ratio,
                         f"{r.get('server_cpu_s', 0):.2f}",
+                    ]
+                    + ([f"{r.get('source_db_cpu_s', 0):.2f}"] if db_column else [])
+                    + [
                         f"{r.get('backend_cpu_s', 0):.2f}",
                         f"{r.get('load', 0):.1f}",
                         exit_note(r),
@@ -1006,11 +1027,139 @@ def versus_table(runs, keys, server_cpu):
         "peak RSS MiB",
         "vs Go: speed / CPU per entry",
         server_cpu,
+    ]
+    header += ["of which its MariaDB"] if db_column else []
+    header += [
         "backend CPU s",
         "load",
         "exit",
     ]
     return table(header, trow)
+
+
+STACK_TOOLS = ("go", "rust", "rust-trillian")
+STACK_COLUMN = {
+    "go": "Go (API)",
+    "rust": "rekor-backfill (API)",
+    "rust-trillian": "rekor-backfill (Trillian source)",
+}
+
+
+def stack_pick(stack, backend, tool, conc=None):
+    """A tool's run on one backend: at `conc`, or its fastest concurrency."""
+    if conc is not None:
+        return stack.get((backend, conc, tool))
+    runs = [r for k, r in stack.items() if k[0] == backend and k[2] == tool]
+    return max(runs, key=lambda r: r["entries_per_s"], default=None)
+
+
+def stack_summary_table(stack):
+    """Per backend, the three tools side by side at c=5 and each at its
+    fastest concurrency: entries/s, CPU per entry, ratio to Go's entries/s
+    (at c=5; at best c, to Go's best)."""
+    rows = []
+    for backend in ("redis", "mysql"):
+        for label, conc in (("c=5", 5), ("fastest c", None)):
+            go = stack_pick(stack, backend, "go", conc)
+            cells = []
+            for tool in STACK_TOOLS:
+                r = stack_pick(stack, backend, tool, conc)
+                if r is None:
+                    cells += ["", "", ""] if tool != "go" else ["", ""]
+                    continue
+                at = "" if conc is not None else f" (c={r['concurrency']})"
+                cells += [f"{fmt_int(r['entries_per_s'])}{at}", f"{us_per_entry(r):.0f}"]
+                if tool != "go":
+                    cells.append(f"**{r['entries_per_s'] / go['entries_per_s']:.1f}×**" if go else "")
+            if any(cells):
+                rows.append([backend, label] + cells)
+    header = ["backend", "concurrency"]
+    for tool in STACK_TOOLS:
+        header += [f"{STACK_COLUMN[tool]} entries/s", "CPU µs/entry"]
+        if tool != "go":
+            header.append("vs Go")
+    return table(header, rows)
+
+
+def cpu_split(r):
+    """CPU per entry (µs) of a real-stack run, by where it went, from the
+    tool's GNU time and /proc (the stack's processes, its MariaDB on its own,
+    the bench's backend, the whole machine)."""
+    n = r["size"]
+    per = lambda s: s / n * 1e6
+    db = r.get("source_db_cpu_s", 0.0)
+    split = {
+        "tool": per(r["cpu_s"]),
+        "source database": per(db),
+        "rest of the stack": per(max(0.0, r.get("server_cpu_s", 0.0) - db)),
+        "backend": per(r.get("backend_cpu_s", 0.0)),
+    }
+    measured = sum(split.values())
+    machine = per(r["machine_cpu_s"]) if "machine_cpu_s" in r else None
+    capacity = per(r["wall_s"] * r.get("nproc", 1))
+    return split, measured, machine, capacity
+
+
+SPLIT_NAME = {
+    "tool": "rekor-backfill's own CPU (reading rows, decoding, key computation, writing)",
+    "source database": "the stack's MariaDB serving the range queries",
+    "rest of the stack": "the rest of the stack (rekor-server, Trillian; idle for this source)",
+    "backend": "the backend storing the keys",
+}
+
+
+def stack_bounds(stack):
+    """What bounds the Trillian source, per backend, from the measured CPU
+    split of its fastest run: a paragraph per backend, nothing hard-coded."""
+    out = []
+    for backend in ("redis", "mysql"):
+        r = stack_pick(stack, backend, "rust-trillian")
+        if r is None:
+            continue
+        split, measured, machine, capacity = cpu_split(r)
+        nproc = r.get("nproc", 1)
+        parts = ", ".join(
+            f"{name} {v:.1f} µs" for name, v in sorted(split.items(), key=lambda kv: -kv[1])
+        )
+        top = max(split, key=split.get)
+        ceiling = nproc * 1e6 / measured if measured else 0
+        text = (
+            f"* **{backend}**, fastest at c={r['concurrency']}: {fmt_int(r['entries_per_s'])} "
+            f"entries/s ({r['size']:,} entries in {r['wall_s']:.2f} s, load average "
+            f"{r.get('load', 0):.1f} at the start). CPU per entry: {parts}; "
+            f"{measured:.1f} µs in all, so {nproc} cores to itself would allow at most "
+            f"{fmt_int(ceiling)} entries/s; the largest share, {split[top] / measured * 100:.0f}%, "
+            f"is {SPLIT_NAME[top]}. The tool alone is "
+            f"{fmt_int(1e6 / split['tool'])} entries/s per core."
+        )
+        if machine is not None and capacity:
+            busy = min(1.0, machine / capacity)
+            others = max(0.0, machine - measured)
+            text += (
+                f" The machine's {nproc} cores were {busy * 100:.0f}% busy during the run "
+                f"({machine:.1f} µs per entry, of which {others:.1f} µs other work on "
+                "the shared machine)"
+            )
+            if busy >= 0.85:
+                text += (
+                    f": the cores were the limit, and of what the run itself used, "
+                    f"{SPLIT_NAME[top]} is the largest part."
+                )
+            else:
+                text += (
+                    f": {(1 - busy) * 100:.0f}% stayed idle, so waiting (statement round trips, "
+                    "backend commits, start-up and connection set-up, which weigh more in a "
+                    "run this short) bounds it as much as any CPU."
+                )
+        out.append(text)
+    if not out:
+        return None
+    return (
+        "What bounds the Trillian source (from each backend's fastest run; CPU from GNU "
+        "time for the tool and `/proc/PID/stat` for the rest, the machine's busy time from "
+        "`/proc/stat`; clock ticks are 10 ms, so in a run of half a second each figure is "
+        "good to about ±0.5 µs per entry):\n\n" + "\n".join(out) + "\n"
+    )
 
 
 def stack_section(stack, populate):
@@ -1026,22 +1175,43 @@ def stack_section(stack, populate):
             f"{p['workers']} parallel uploaders in {p['upload_s']:.1f} s ({fmt_int(p['entries_per_s'])} "
             f"entries/s); the log's tree size afterwards was {p['tree_size']:,}."
         )
+    trillian = any(k[2] == "rust-trillian" for k in stack)
     out.append(
         "The same runs against a real rekor-server v1.5.4 with Trillian v1.7.3 and its own "
         "MariaDB and Redis (`harness/stack/stack.sh`, started fresh for this phase, on "
-        "loopback) instead of the replay server: every entry is read from Trillian's "
-        "MySQL storage through `trillian_log_server` and rekor-server, which costs "
+        "loopback) instead of the replay server: through the API every entry is read from "
+        "Trillian's MySQL storage through `trillian_log_server` and rekor-server, which costs "
         f"far more per entry than the replay server, on the same cores.{how} Indices "
         f"0..{n - 1:,}; the tools write into the bench's private Redis and MariaDB (not the "
-        "stack's), flushed before every run.\n"
+        "stack's), flushed before every run."
+        + (
+            " rekor-backfill's Trillian source (`--trillian-mysql-dsn` on the stack's "
+            "MariaDB, the trees and sizes from the stack's `/api/v1/log`) reads the same "
+            "leaves with one range query per chunk, without rekor-server or Trillian."
+            if trillian
+            else ""
+        )
+        + "\n"
     )
+    if trillian:
+        out.append(stack_summary_table(stack))
+        out.append(
+            "\nCPU µs/entry is the tool's own (user + sys). At c=5 the ratio is to Go at c=5; "
+            "on the fastest-c row each tool runs at its own fastest concurrency and the ratio "
+            "is to Go at its fastest. Every run:\n"
+        )
     out.append(versus_table(stack, None, "stack CPU s"))
     out.append(
         "\nstack CPU s = rekor-server, trillian_log_server, trillian_log_signer and the "
-        "stack's MariaDB and Redis together, during the run. Every entry has the same "
+        "stack's MariaDB and Redis together, during the run"
+        + ("; \"of which its MariaDB\" is the stack's MariaDB alone" if trillian else "")
+        + ". Every entry has the same "
         "kind and public key, so the key mix (one hash key per entry, one public-key key "
         "shared by all) differs from the corpus above.\n"
     )
+    bounds = stack_bounds(stack)
+    if bounds:
+        out.append(bounds)
     return "\n".join(out)
 
 
@@ -1082,6 +1252,20 @@ def targets_table(compare, stack, backend_ceiling, scale, ckpt_runs, replay_ceil
                     verdict(speed >= 2),
                 ]
             )
+    for backend in ("redis", "mysql"):
+        for label, conc in (("c=5", 5), ("each at its fastest c", None)):
+            tr = stack_pick(stack, backend, "rust-trillian", conc)
+            go = stack_pick(stack, backend, "go", conc)
+            if tr and go:
+                speed = tr["entries_per_s"] / go["entries_per_s"]
+                at = "" if conc else f" at c={tr['concurrency']} vs Go at c={go['concurrency']}"
+                out.append(
+                    [
+                        f"≥20× Go entries/s, real stack, Trillian source, {backend}, {label}",
+                        f"{speed:.1f}× ({fmt_int(tr['entries_per_s'])} vs {fmt_int(go['entries_per_s'])} entries/s{at})",
+                        verdict(speed >= 20),
+                    ]
+                )
     for backend in ("redis", "mysql"):
         ceiling = backend_ceiling.get(backend)
         runs = [r for k, r in compare.items() if k[0] == backend and k[2] == "rust"]
@@ -1261,7 +1445,7 @@ def main():
 
     sec = sub.add_parser("report-section")
     sec.add_argument("--results", required=True)
-    sec.add_argument("section", choices=["mix"])
+    sec.add_argument("section", choices=["mix", "stack", "stack-targets"])
     sec.set_defaults(func=cmd_report_section)
 
     args = p.parse_args()

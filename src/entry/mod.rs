@@ -272,7 +272,11 @@ fn hash_key(algorithm: &str, value: &str) -> String {
 
 /// `H(x)`: lowercase hex SHA-256.
 fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    // `hex::encode` goes through a char iterator; this is a table lookup
+    // into a buffer, and one key of nearly every entry.
+    let mut out = [0u8; 64];
+    let _ = hex::encode_to_slice(Sha256::digest(bytes), &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -70,6 +70,13 @@ pub trait EntryReader: Send {
     /// unavailable, which stops the run.
     fn entries(&mut self, indices: RangeInclusive<u64>) -> Result<Vec<Fetched>, FetchError>;
 
+    /// How many consecutive indices one [`EntryReader::entries`] call (one
+    /// task, one backend write) should cover: what one request of this
+    /// source carries well. The API's batch `retrieve` takes 10.
+    fn chunk_len(&self) -> u64 {
+        crate::rekor::MAX_BATCH as u64
+    }
+
     /// Of the entries the last [`EntryReader::entries`] returned, how many
     /// lack an attestation the log may hold (their attestation-derived
     /// keys are not computed); `None` for a source that serves them.
