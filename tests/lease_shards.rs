@@ -172,8 +172,10 @@ fn wait_for_line(running: &mut Running, needle: &str) {
 fn second_run_exits_4<B: Leases>() {
     let fx = Fixture::<B>::new("lease-held");
     let size = fx.size();
-    // About 5 s over the corpus with two workers.
-    fx.server.set_delay(Duration::from_millis(200));
+    // About 10 s over the corpus with two workers: long enough that the
+    // first run still holds the lease after the second run and the dry run
+    // on a loaded machine (at 200 ms it sometimes ended first).
+    fx.server.set_delay(Duration::from_millis(400));
     let mut first = fx.spawn(&["--checkpoint-interval", "5", "--concurrency", "2"]);
     wait_for_lease(&fx, &mut first);
 
