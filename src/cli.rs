@@ -102,6 +102,11 @@ pub struct Args {
     #[argh(option)]
     pub trillian_tree_ids: Option<String>,
 
+    /// with --trillian-mysql-dsn: leaves per range query and per task, 1..=10000
+    /// (default 100); smaller means less work repeated after a kill
+    #[argh(option)]
+    pub trillian_batch_size: Option<u64>,
+
     /// with --trillian-mysql-dsn: fetch the attestation of each intoto and
     /// cose entry through --rekor-address (Trillian holds none)
     #[argh(switch)]

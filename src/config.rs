@@ -109,6 +109,8 @@ pub enum SourceChoice {
         /// `--attestations-from-rekor`: the attestations of intoto and
         /// cose entries through the API.
         attestations_from_rekor: bool,
+        /// `--trillian-batch-size`: leaves per range query (one task).
+        batch_size: NonZeroU64,
     },
 }
 
@@ -558,7 +560,16 @@ fn redis_choice(
     })
 }
 
-/// `--trillian-mysql-dsn` (or `TRILLIAN_MYSQL_DSN`) and `--trillian-tree-ids`.
+/// Leaves per range query of the Trillian source: a statement and a backend
+/// write carry a hundred entries (per-chunk costs were a third of a run's CPU
+/// at ten); a kill repeats at most a few chunks per worker.
+pub const TRILLIAN_BATCH_SIZE: NonZeroU64 = NonZeroU64::new(100).unwrap();
+/// Beyond this one statement's rows (up to ~128 KiB each) stop fitting
+/// comfortably in a worker's memory.
+const MAX_TRILLIAN_BATCH_SIZE: u64 = 10_000;
+
+/// `--trillian-mysql-dsn` (or `TRILLIAN_MYSQL_DSN`), `--trillian-tree-ids`
+/// and `--trillian-batch-size`.
 fn source_choice(
     args: &Args,
     env: &dyn Fn(&str) -> Option<String>,
@@ -573,6 +584,9 @@ fn source_choice(
         }
         if args.attestations_from_rekor {
             return usage("--attestations-from-rekor needs --trillian-mysql-dsn");
+        }
+        if args.trillian_batch_size.is_some() {
+            return usage("--trillian-batch-size needs --trillian-mysql-dsn");
         }
         return Ok(SourceChoice::RekorApi);
     };
@@ -594,10 +608,22 @@ fn source_choice(
             })
             .collect::<Result<_, _>>()?,
     };
+    let batch_size = match args.trillian_batch_size {
+        None => TRILLIAN_BATCH_SIZE,
+        Some(n) => match NonZeroU64::new(n).filter(|n| n.get() <= MAX_TRILLIAN_BATCH_SIZE) {
+            Some(n) => n,
+            None => {
+                return usage(format!(
+                    "--trillian-batch-size must be 1..={MAX_TRILLIAN_BATCH_SIZE} (got {n})"
+                ))
+            }
+        },
+    };
     Ok(SourceChoice::Trillian {
         dsn,
         tree_ids,
         attestations_from_rekor: args.attestations_from_rekor,
+        batch_size,
     })
 }
 
@@ -779,6 +805,29 @@ mod tests {
         assert!(
             bad.starts_with("invalid --trillian-mysql-dsn") && !bad.contains("s3cret"),
             "{bad}"
+        );
+    }
+
+    #[test]
+    fn trillian_batch_size() {
+        const REDIS: [&str; 3] = [REKOR, "--redis-hostname=h", "--redis-port=1"];
+        let dsn = "--trillian-mysql-dsn=reader:s3cret@tcp(db:3306)/trillian";
+        let batch = |l: &[&str]| match config(&[&REDIS[..], l].concat()).map(|c| c.source) {
+            Ok(SourceChoice::Trillian { batch_size, .. }) => Ok(batch_size.get()),
+            Ok(other) => panic!("expected the Trillian source, got {other:?}"),
+            Err(e) => Err(e.0),
+        };
+        assert_eq!(batch(&[dsn]), Ok(100));
+        assert_eq!(batch(&[dsn, "--trillian-batch-size=10"]), Ok(10));
+        assert_eq!(batch(&[dsn, "--trillian-batch-size=10000"]), Ok(10_000));
+        for bad in ["0", "10001"] {
+            let e = batch(&[dsn, &format!("--trillian-batch-size={bad}")]).unwrap_err();
+            assert!(e.contains("--trillian-batch-size must be 1..=10000"), "{e}");
+        }
+        let e = config(&[&REDIS[..], &["--trillian-batch-size=10"]].concat()).unwrap_err();
+        assert!(
+            e.0.contains("--trillian-batch-size needs --trillian-mysql-dsn"),
+            "{e:?}"
         );
     }
 

@@ -151,7 +151,8 @@ fn args<B: IndexBackend>(fx: &Fixture<B>, trillian: &TrillianDb, extra: &[&str])
 /// The whole log from the database: the same index as the API source
 /// (the expected keys of the served entries), the layout from one
 /// `GET /api/v1/log` and no entry read through Rekor; again with the
-/// tree IDs given, which needs no Rekor at all.
+/// tree IDs given, which needs no Rekor at all (in batches of 7, which
+/// cross the tree boundary).
 fn same_index_as_the_api<B: IndexBackend>() {
     let fx = Fixture::<B>::sharded("trillian-same", INACTIVE);
     let trillian = TrillianDb::of(&fx, B::NAME);
@@ -188,6 +189,8 @@ fn same_index_as_the_api<B: IndexBackend>() {
             &fx.name,
             "--concurrency",
             "3",
+            "--trillian-batch-size",
+            "7",
         ]
         .map(String::from),
     );
@@ -316,7 +319,16 @@ fn killed_and_resumed<B: IndexBackend>() {
     let fx = Fixture::<B>::sharded("trillian-kill", INACTIVE);
     let trillian = TrillianDb::of(&fx, &format!("{}_kill", B::NAME));
     let size = fx.size();
-    let flags = ["--checkpoint-interval", "1", "--concurrency", "1"];
+    // Batches of 10, so that a kill can land between checkpoints of a
+    // fixture that is only two default batches long.
+    let flags = [
+        "--checkpoint-interval",
+        "1",
+        "--concurrency",
+        "1",
+        "--trillian-batch-size",
+        "10",
+    ];
     let whole = tool::run(&args(&fx, &trillian, &flags), &[]).elapsed;
     fx.purge();
     let mut rng = Rng::new("trillian-kill");
@@ -817,6 +829,26 @@ fn database_failure_names_the_source<B: IndexBackend>() {
     }
     assert!(!msg.contains("from Rekor"), "{msg}");
     fx.assert_no_secrets(&out, &[&trillian.db.password]);
+    assert!(fx.snapshot().is_empty(), "nothing written");
+    // --trillian-batch-size sets the statement's range.
+    let out = tool::run(
+        &args(
+            &fx,
+            &trillian,
+            &[
+                "--end",
+                "9",
+                "--concurrency",
+                "1",
+                "--trillian-batch-size",
+                "4",
+            ],
+        ),
+        &[],
+    );
+    out.expect_code(tool::EXIT_FATAL, "LeafData gone, batches of 4");
+    let range = format!("tree {tree}, sequence numbers 0..=3:");
+    assert!(out.stderr.contains(&range), "{range:?} in:\n{}", out.stderr);
     assert!(fx.snapshot().is_empty(), "nothing written");
     trillian
         .db

@@ -576,8 +576,17 @@ kill_rounds() {
         if [ "$SRC" = trillian ]; then dbdelay_start "$name" 0.5
         else proxy_start "$name" ok 0.4; RB_URL="http://127.0.0.1:$PROXY_PORT"; fi
         t="$(awk -v r="$RANDOM" -v lo="$lo" -v span="$span" 'BEGIN{srand(r); printf "%.2f", lo + rand() * span}')"
-        rb_bg "$name" --concurrency 2 --checkpoint-interval 1
-        sleep "$t"
+        # The Trillian source reads 100 leaves per statement by default: in
+        # batches of 10 its checkpoint moves as often as the API source's.
+        if [ "$SRC" = trillian ]; then rb_bg "$name" --concurrency 2 --checkpoint-interval 1 --trillian-batch-size 10
+        else rb_bg "$name" --concurrency 2 --checkpoint-interval 1; fi
+        if [ -n "$boundary" ] && [ "$round" = 1 ]; then
+            # One kill placed, not drawn: as soon as a checkpoint below the
+            # boundary is stored, so that a resume must cross it.
+            t="$(kill_below "$boundary")"
+        else
+            sleep "$t"
+        fi
         if kill -0 "$RB_PID" 2>/dev/null; then
             kill -KILL "$RB_PID"
             has_log "$name" "Indexing log entries" && landed=$((landed + 1))
@@ -613,6 +622,24 @@ kill_rounds() {
         across="; $crossed rerun(s) resumed below the tree boundary at $boundary and crossed it"
     fi
     verdict "$id" "$label" "kills at elapsed->checkpoint: ${cps[*]}; $landed landed while indexing, $early finished before the kill$across$via; waits for the killed run's lease: ${waits[*]}; reruns restore all; sampler: $last_sampled"
+}
+
+# kill_below BOUNDARY: waits (up to 20 s) until the running tool's stored
+# checkpoint is below BOUNDARY; prints the elapsed time, e.g. `1.4(cp)`.
+kill_below() {
+    local i cp t0 ms
+    t0="$(date +%s%N)"
+    for i in $(seq 1 200); do
+        cp="$(cp_last)"
+        if [ "$cp" != none ] && [ "$cp" -lt "$1" ]; then
+            ms=$((($(date +%s%N) - t0) / 1000000))
+            printf '%d.%02d(cp)\n' $((ms / 1000)) $((ms % 1000 / 10))
+            return
+        fi
+        kill -0 "$RB_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "never(cp)"
 }
 
 s4a_kill() { kill_rounds "4a$SID" "kill-9-x5$SNAME" kill 5; }

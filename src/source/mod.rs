@@ -100,6 +100,7 @@ pub fn open(
             dsn,
             tree_ids,
             attestations_from_rekor,
+            batch_size,
         } => {
             let db = MysqlBackend::new(dsn.clone());
             let source = match tree_ids.is_empty() {
@@ -108,7 +109,8 @@ pub fn open(
                     trillian::TrillianSource::from_layout(db, layout)?.with_tree_heads(heads)
                 }
                 false => trillian::TrillianSource::from_tree_ids(db, tree_ids)?,
-            };
+            }
+            .with_batch_size(*batch_size);
             Box::new(match attestations_from_rekor {
                 true => source.with_attestations_from(Arc::clone(client)),
                 false => source,

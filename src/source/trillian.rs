@@ -21,6 +21,7 @@
 //! signed tree heads first.
 
 use std::fmt::Display;
+use std::num::NonZeroU64;
 use std::ops::RangeInclusive;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use mysql::prelude::Queryable;
 use mysql::Conn;
 
 use super::{EntryReader, EntrySource, FetchError, Fetched, FetchedEntry};
+use crate::config::TRILLIAN_BATCH_SIZE;
 use crate::entry::KeyError;
 use crate::error::{ErrorKind, ServiceError};
 use crate::log_layout::LogLayout;
@@ -46,12 +48,6 @@ const SELECT_RANGE: &str = "SELECT s.SequenceNumber, s.MerkleLeafHash, l.LeafVal
      ON l.TreeId = s.TreeId AND l.LeafIdentityHash = s.LeafIdentityHash \
      WHERE s.TreeId = ? AND s.SequenceNumber BETWEEN ? AND ? \
      ORDER BY s.SequenceNumber";
-
-/// Leaves per range query (and per task and backend write): one statement
-/// and one write carry a hundred entries, where the API's batch carries ten;
-/// per-chunk costs (round trips, a commit on MySQL, a hand-over between
-/// threads) were a third of a run's CPU at ten.
-const CHUNK_LEN: u64 = 100;
 
 /// A tree's size: one past its highest sequence number.
 const SELECT_SIZE: &str =
@@ -74,6 +70,9 @@ pub struct TrillianSource {
     /// The signed tree heads served with the layout (none with
     /// `--trillian-tree-ids`), for `--verify-log`.
     heads: Vec<SignedTreeHead>,
+    /// Leaves per range query, per task and per backend write
+    /// (`--trillian-batch-size`).
+    batch_size: NonZeroU64,
 }
 
 impl TrillianSource {
@@ -118,12 +117,19 @@ impl TrillianSource {
             trees,
             attestations: None,
             heads: Vec::new(),
+            batch_size: TRILLIAN_BATCH_SIZE,
         })
     }
 
     /// The signed tree heads `GET /api/v1/log` served with the layout.
     pub fn with_tree_heads(mut self, heads: Vec<SignedTreeHead>) -> TrillianSource {
         self.heads = heads;
+        self
+    }
+
+    /// Read `batch_size` leaves per statement (`--trillian-batch-size`).
+    pub fn with_batch_size(mut self, batch_size: NonZeroU64) -> TrillianSource {
+        self.batch_size = batch_size;
         self
     }
 
@@ -151,6 +157,7 @@ impl EntrySource for TrillianSource {
             trees: self.trees.clone(),
             attestations: self.attestations.clone(),
             not_fetched: 0,
+            batch_size: self.batch_size,
         }))
     }
 
@@ -209,6 +216,7 @@ struct TrillianReader {
     /// Of the last chunk: entries of a kind that reads an attestation,
     /// returned without one.
     not_fetched: u64,
+    batch_size: NonZeroU64,
 }
 
 impl EntryReader for TrillianReader {
@@ -249,7 +257,7 @@ impl EntryReader for TrillianReader {
     }
 
     fn chunk_len(&self) -> u64 {
-        CHUNK_LEN
+        self.batch_size.get()
     }
 }
 
